@@ -1,0 +1,50 @@
+use std::path::PathBuf;
+
+use custody::Result;
+use custody::ops::extract::{ExtractOptions, extract};
+
+use super::output::{bytes, count};
+use super::{Ctx, Exit, output};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    release: String,
+    /// Paths inside the release to extract (default: all of it).
+    paths: Vec<String>,
+    /// Directory to write into (created if missing).
+    #[arg(long)]
+    to: PathBuf,
+    /// Replace files that already exist.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
+    let store = ctx.open()?;
+    let progress = ctx.progress();
+    let r = extract(
+        &store,
+        &ExtractOptions {
+            release: a.release,
+            paths: a.paths,
+            to: a.to,
+            force: a.force,
+        },
+        progress.as_ref(),
+    )?;
+    if ctx.json {
+        output::json(&r)?;
+    } else {
+        output::print(&format!(
+            "extracted {} files, {} dirs, {} symlinks ({}) of {} to {} in {:.2} s; every file verified\n",
+            count(r.files),
+            count(r.dirs),
+            count(r.symlinks),
+            bytes(r.bytes),
+            r.release,
+            r.to,
+            r.elapsed_secs
+        ))?;
+    }
+    Ok(Exit::Ok)
+}

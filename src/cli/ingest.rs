@@ -1,0 +1,87 @@
+use std::path::PathBuf;
+
+use custody::Result;
+use custody::ops::ingest::{IngestOptions, IngestReport, ingest};
+
+use super::output::{bytes, count};
+use super::{Ctx, Exit, output};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Directory to store.
+    dir: PathBuf,
+    /// Name of the new release.
+    #[arg(long, short)]
+    release: String,
+    /// Release this one follows; also used as the unchanged-file cache.
+    #[arg(long, short)]
+    parent: Option<String>,
+    /// Read and hash every file, even ones the cache says are unchanged.
+    #[arg(long)]
+    reread: bool,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
+    let store = ctx.open_writable()?;
+    let progress = ctx.progress();
+    let opts = IngestOptions {
+        source: a.dir,
+        release: a.release,
+        parent: a.parent,
+        reread: a.reread,
+    };
+    let r = ingest(&store, &opts, progress.as_ref())?;
+    if ctx.json {
+        output::json(&r)?;
+    } else {
+        output::print(&text(&r))?;
+        for i in &r.issues {
+            output::warn(ctx.quiet, &format!("{}: {}", i.path, i.message));
+        }
+    }
+    Ok(if r.has_data_loss() {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}
+
+fn text(r: &IngestReport) -> String {
+    let c = &r.counts;
+    let mut s = format!(
+        "release {}{}: {} files, {} dirs, {} symlinks, {}\n",
+        r.release,
+        r.parent
+            .as_deref()
+            .map(|p| format!(" (parent {p})"))
+            .unwrap_or_default(),
+        count(c.files),
+        count(c.dirs),
+        count(c.symlinks),
+        bytes(c.logical_bytes)
+    );
+    s += &format!(
+        "  new data: {} chunks, {} → {} stored\n",
+        count(c.new_chunks),
+        bytes(c.new_raw_bytes),
+        bytes(c.new_stored_bytes)
+    );
+    s += &format!(
+        "  read {} files ({}), {} unchanged{}\n",
+        count(r.files_read),
+        bytes(r.bytes_read),
+        count(r.files_unchanged),
+        r.cache_from
+            .as_deref()
+            .map(|c| format!(" (cache: {c})"))
+            .unwrap_or_default()
+    );
+    if r.resumed {
+        s += "  resumed an interrupted ingest\n";
+    }
+    if !r.issues.is_empty() {
+        s += &format!("  {} warnings (on stderr)\n", r.issues.len());
+    }
+    s += &format!("  took {:.2} s\n", r.elapsed_secs);
+    s
+}

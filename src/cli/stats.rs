@@ -1,0 +1,61 @@
+use custody::Result;
+use custody::ops::stats::stats;
+
+use super::output::{bytes, count};
+use super::{Ctx, Exit, output};
+
+pub fn run(ctx: &Ctx) -> Result<Exit> {
+    let store = ctx.open()?;
+    let r = stats(&store)?;
+    if ctx.json {
+        output::json(&r)?;
+        return Ok(Exit::Ok);
+    }
+    let st = &r.store;
+    let mut s = format!("store {} ({} on disk)\n", st.path, bytes(st.file_bytes));
+    s += &format!(
+        "  {} releases, {} entries, {} distinct contents, {} chunks in {} segments\n",
+        count(st.releases),
+        count(st.entries),
+        count(st.blobs),
+        count(st.chunks),
+        count(st.segments)
+    );
+    s += &format!(
+        "  logical {} → unique {} (dedup {:.2}x) → stored {} (compression {:.2}x); overall {:.2}x\n",
+        bytes(st.logical_bytes),
+        bytes(st.unique_bytes),
+        st.dedup_ratio,
+        bytes(st.stored_bytes),
+        st.compression_ratio,
+        st.total_ratio
+    );
+    s += &format!("  records and indexes: {}\n", bytes(st.overhead_bytes));
+    if !r.releases.is_empty() {
+        let w = r
+            .releases
+            .iter()
+            .map(|x| x.name.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        s += &format!(
+            "\n{:w$}  {:>9}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}\n",
+            "RELEASE", "FILES", "LOGICAL", "UNIQUE", "SHARED", "EXCLUSIVE", "NEW STORED"
+        );
+        for x in &r.releases {
+            s += &format!(
+                "{:w$}  {:>9}  {:>10}  {:>10}  {:>10}  {:>10}  {:>10}\n",
+                x.name,
+                count(x.files),
+                bytes(x.logical_bytes),
+                bytes(x.unique_bytes),
+                bytes(x.shared_bytes),
+                bytes(x.exclusive_bytes),
+                bytes(x.new_stored_bytes)
+            );
+        }
+    }
+    output::print(&s)?;
+    Ok(Exit::Ok)
+}

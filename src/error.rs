@@ -1,0 +1,138 @@
+//! Typed errors of the library. The CLI turns them into messages and exit codes;
+//! every variant that concerns a file names it.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::codec::DecodeError;
+use crate::id::BlobId;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {op}: {source}")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("no store at {0} (create one with `custody init`, or pass --store / CUSTODY_STORE)")]
+    StoreMissing(PathBuf),
+
+    #[error("a store already exists at {0}")]
+    StoreExists(PathBuf),
+
+    #[error(
+        "store {0} is in use by another custody process that is writing to it; wait for it to finish"
+    )]
+    StoreInUse(PathBuf),
+
+    #[error("{path}: not a custody store ({reason})")]
+    NotAStore { path: PathBuf, reason: String },
+
+    #[error(
+        "{path}: store format version {found} is not supported by this custody (it reads version {supported}); use a matching custody release"
+    )]
+    UnsupportedVersion {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+
+    #[error("store database error: {0}")]
+    Db(#[from] redb::Error),
+
+    #[error("store is damaged: {what}: {source}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: DecodeError,
+    },
+
+    #[error("store is damaged: {0}")]
+    Damaged(String),
+
+    #[error("no release named {0:?} (see `custody releases`)")]
+    ReleaseNotFound(String),
+
+    #[error("release {0:?} already exists; releases are immutable, choose another name")]
+    ReleaseExists(String),
+
+    #[error("invalid release name {name:?}: {reason}")]
+    BadReleaseName { name: String, reason: &'static str },
+
+    #[error("release {release:?} has no entry {path}")]
+    PathNotFound { release: String, path: String },
+
+    #[error("release {release:?}: {path} is not a regular file")]
+    NotAFile { release: String, path: String },
+
+    #[error("{path}: content check failed: expected {expected}, got {actual}; nothing was written")]
+    IntegrityMismatch {
+        path: String,
+        expected: BlobId,
+        actual: BlobId,
+    },
+
+    #[error("{path}: refusing to overwrite an existing file (use --force)")]
+    WouldOverwrite { path: PathBuf },
+
+    #[error("{path}: refusing to write through a symlink or non-directory at {at}")]
+    UnsafeTarget { path: PathBuf, at: PathBuf },
+
+    #[error("entry path {path:?} is unsafe to extract: {reason}")]
+    UnsafePath { path: String, reason: String },
+
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+
+    pub fn corrupt(what: impl Into<String>, source: DecodeError) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {
+        $(impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Db(e.into())
+            }
+        })*
+    };
+}
+
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Attaches a path and operation to I/O results.
+pub trait IoContext<T> {
+    fn ctx(self, path: impl Into<PathBuf>, op: &'static str) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, path: impl Into<PathBuf>, op: &'static str) -> Result<T> {
+        self.map_err(|e| Error::io(path, op, e))
+    }
+}

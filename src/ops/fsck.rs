@@ -1,0 +1,794 @@
+//! `fsck [--read-data]`: proves the store is whole, or says exactly what is damaged
+//! and which releases and paths the damage reaches.
+//!
+//! The structural check reads only records: every entry's blob exists with the
+//! entry's size, the content index agrees with the entries row for row, every
+//! release's counts add up, every recipe's chunks exist and sum to the blob's size,
+//! and every chunk lies inside its segment. `--read-data` also decompresses and hashes
+//! every chunk (segment by segment, in parallel) and every multi-chunk blob.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rayon::prelude::*;
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::id::{BlobId, ChunkId};
+use crate::paths::EntryPath;
+use crate::progress::Progress;
+use crate::store::format::*;
+use crate::store::snapshot::decode_chunk;
+use crate::store::{Snapshot, Store};
+
+/// Paths listed per problem; the rest are counted.
+const AFFECTED_LIST_MAX: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A chunk's stored bytes do not give back its content.
+    DamagedChunk,
+    /// A recipe names a chunk the store does not have.
+    MissingChunk,
+    /// A blob's chunks do not add up to its content.
+    DamagedBlob,
+    /// An entry names content the store does not have.
+    MissingBlob,
+    /// A record does not decode.
+    BadRecord,
+    /// Two tables disagree.
+    IndexMismatch,
+    /// A release's stored counts differ from its entries.
+    CountMismatch,
+    /// Entries of a release id that neither exists nor is being ingested.
+    Orphan,
+    /// A segment is damaged or inconsistent with its size record.
+    BadSegment,
+    /// The database itself could not be read.
+    Database,
+}
+
+/// An entry reached by a problem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Affected {
+    pub release: String,
+    pub path: EntryPath,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// What is damaged, e.g. `chunk 3f2a…` or `release "r1"`.
+    pub object: String,
+    pub detail: String,
+    /// Release entries whose content this problem damages (first few).
+    pub affected: Vec<Affected>,
+    /// How many entries in all.
+    pub affected_total: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FsckReport {
+    pub read_data: bool,
+    pub releases: u64,
+    pub entries: u64,
+    pub blobs: u64,
+    pub chunks: u64,
+    pub segments: u64,
+    /// Bytes decompressed and hashed by `--read-data`.
+    pub bytes_verified: u64,
+    /// Ingests that were interrupted; their entries are not checked as releases.
+    pub unfinished_ingests: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+impl FsckReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Names of releases reached by any problem.
+    pub fn damaged_releases(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .problems
+            .iter()
+            .flat_map(|p| p.affected.iter().map(|a| a.release.clone()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// What the checks found, before affected paths are looked up.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<Problem>,
+    /// Damaged or missing chunks, with why.
+    bad_chunks: BTreeMap<ChunkId, (ProblemKind, String)>,
+    /// Blobs damaged other than through a bad chunk.
+    bad_blobs: BTreeMap<BlobId, (ProblemKind, String)>,
+}
+
+impl Findings {
+    fn add(&mut self, kind: ProblemKind, object: impl Into<String>, detail: impl Into<String>) {
+        self.add_affecting(kind, object, detail, Vec::new());
+    }
+
+    fn add_affecting(
+        &mut self,
+        kind: ProblemKind,
+        object: impl Into<String>,
+        detail: impl Into<String>,
+        affected: Vec<Affected>,
+    ) {
+        self.problems.push(Problem {
+            kind,
+            object: object.into(),
+            detail: detail.into(),
+            affected_total: affected.len() as u64,
+            affected,
+        });
+    }
+}
+
+pub fn fsck(store: &Store, read_data: bool, progress: &dyn Progress) -> Result<FsckReport> {
+    let snap = store.snapshot()?;
+    let mut report = FsckReport {
+        read_data,
+        ..Default::default()
+    };
+    let mut f = Findings::default();
+    // redb may panic on a page it cannot parse; that is damage to report, not a crash.
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        check_all(&snap, read_data, progress, &mut report, &mut f)
+    }));
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => f.add(ProblemKind::Database, "store", e.to_string()),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            f.add(
+                ProblemKind::Database,
+                "store",
+                format!("database structure is damaged: {msg}"),
+            );
+        }
+    }
+    if !f.bad_chunks.is_empty() || !f.bad_blobs.is_empty() {
+        // Best effort: the tables needed to name paths may be what is damaged; the
+        // problems are reported either way.
+        let (mut by_chunk, mut by_blob) = catch_unwind(AssertUnwindSafe(|| attribute(&snap, &f)))
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        for (c, (kind, why)) in std::mem::take(&mut f.bad_chunks) {
+            let affected = by_chunk.remove(&c).unwrap_or_default();
+            push_limited(&mut f, kind, format!("chunk {c}"), why, affected);
+        }
+        for (b, (kind, why)) in std::mem::take(&mut f.bad_blobs) {
+            let affected = by_blob.remove(&b).unwrap_or_default();
+            push_limited(&mut f, kind, format!("blob {b}"), why, affected);
+        }
+    }
+    report.problems = f.problems;
+    progress.done();
+    Ok(report)
+}
+
+fn check_all(
+    snap: &Snapshot,
+    read_data: bool,
+    progress: &dyn Progress,
+    report: &mut FsckReport,
+    f: &mut Findings,
+) -> Result<()> {
+    progress.phase("check records", None);
+    // Releases and unfinished ingests.
+    let mut committed: HashMap<u32, (String, ReleaseRecord)> = HashMap::new();
+    for row in snap.releases.iter()? {
+        let (k, v) = row?;
+        let name = k.value().to_string();
+        match ReleaseRecord::decode(v.value()) {
+            Ok(r) => {
+                if let Some((other, _)) = committed.get(&r.id) {
+                    f.add(
+                        ProblemKind::IndexMismatch,
+                        format!("release {name:?}"),
+                        format!("shares id {} with release {other:?}", r.id),
+                    );
+                }
+                committed.insert(r.id, (name, r));
+            }
+            Err(e) => f.add(
+                ProblemKind::BadRecord,
+                format!("release {name:?}"),
+                e.to_string(),
+            ),
+        }
+    }
+    report.releases = committed.len() as u64;
+    let mut pending: HashSet<u32> = HashSet::new();
+    for row in snap.ingests.iter()? {
+        let (k, v) = row?;
+        let name = k.value().to_string();
+        match IngestRecord::decode(v.value()) {
+            Ok(r) => {
+                pending.insert(r.id);
+                pending.extend(r.stale_ids.iter().copied());
+                report.unfinished_ingests.push(name);
+            }
+            Err(e) => f.add(
+                ProblemKind::BadRecord,
+                format!("unfinished ingest {name:?}"),
+                e.to_string(),
+            ),
+        }
+    }
+
+    check_entries(snap, &committed, &pending, report, f)?;
+    check_content_index(snap, &committed, &pending, f)?;
+    let infos = check_segments_info(snap, f)?;
+    check_chunks(snap, &infos, report, f)?;
+    check_blobs(snap, report, f)?;
+    if read_data {
+        read_all_data(snap, &infos, progress, report, f)?;
+    }
+    Ok(())
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    files: u64,
+    dirs: u64,
+    symlinks: u64,
+    bytes: u64,
+    rows: u64,
+}
+
+fn check_entries(
+    snap: &Snapshot,
+    committed: &HashMap<u32, (String, ReleaseRecord)>,
+    pending: &HashSet<u32>,
+    report: &mut FsckReport,
+    f: &mut Findings,
+) -> Result<()> {
+    let mut tallies: HashMap<u32, Tally> = HashMap::new();
+    let mut orphans: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut missing_blobs: BTreeMap<BlobId, Vec<Affected>> = BTreeMap::new();
+    for row in snap.entries.iter()? {
+        let (k, v) = row?;
+        let (rel, path) = match split_entry_key(k.value()) {
+            Ok(x) => x,
+            Err(e) => {
+                f.add(ProblemKind::BadRecord, "entry key", e.to_string());
+                continue;
+            }
+        };
+        let Some((rname, _)) = committed.get(&rel) else {
+            if !pending.contains(&rel) {
+                *orphans.entry(rel).or_default() += 1;
+            }
+            continue;
+        };
+        report.entries += 1;
+        let at = || Affected {
+            release: rname.clone(),
+            path: path_of(path),
+        };
+        let rec = match EntryRecord::decode(v.value()) {
+            Ok(r) => r,
+            Err(e) => {
+                f.add_affecting(
+                    ProblemKind::BadRecord,
+                    format!("entry {}", path_of(path)),
+                    e.to_string(),
+                    vec![at()],
+                );
+                continue;
+            }
+        };
+        let t = tallies.entry(rel).or_default();
+        t.rows += 1;
+        match rec.kind {
+            EntryKind::File => {
+                t.files += 1;
+                t.bytes += rec.size;
+            }
+            EntryKind::Dir => t.dirs += 1,
+            EntryKind::Symlink => t.symlinks += 1,
+        }
+        if let Some(blob) = rec.blob() {
+            match snap.blobs.get(blob.as_bytes().as_slice())? {
+                None => missing_blobs.entry(blob).or_default().push(at()),
+                Some(b) => match BlobRecord::decode(&blob, b.value()) {
+                    Ok(b) if b.size != rec.size => f.add_affecting(
+                        ProblemKind::IndexMismatch,
+                        format!("entry {}", path_of(path)),
+                        format!("entry size {} but blob {blob} has {}", rec.size, b.size),
+                        vec![at()],
+                    ),
+                    _ => {}
+                },
+            }
+        }
+        let ck = content_key(rel, &rec.hash, path);
+        match snap.by_content.get(ck.as_slice())? {
+            None => f.add_affecting(
+                ProblemKind::IndexMismatch,
+                format!("entry {}", path_of(path)),
+                "missing from the content index",
+                vec![at()],
+            ),
+            Some(v) => match decode_content_value(v.value()) {
+                Ok((kind, size)) if kind == rec.kind && size == rec.size => {}
+                Ok(_) => f.add_affecting(
+                    ProblemKind::IndexMismatch,
+                    format!("entry {}", path_of(path)),
+                    "content index disagrees with the entry's kind or size",
+                    vec![at()],
+                ),
+                Err(e) => f.add_affecting(
+                    ProblemKind::BadRecord,
+                    format!("content index row of {}", path_of(path)),
+                    e.to_string(),
+                    vec![at()],
+                ),
+            },
+        }
+    }
+    for (blob, affected) in missing_blobs {
+        f.add_affecting(
+            ProblemKind::MissingBlob,
+            format!("blob {blob}"),
+            "entries name content the store does not have",
+            affected,
+        );
+    }
+    for (id, n) in orphans {
+        f.add(
+            ProblemKind::Orphan,
+            format!("release id {id}"),
+            format!("{n} entries of a release that does not exist"),
+        );
+    }
+    for (id, (name, rec)) in committed {
+        let t = tallies.get(id).copied().unwrap_or_default();
+        let c = &rec.counts;
+        if (t.files, t.dirs, t.symlinks, t.bytes) != (c.files, c.dirs, c.symlinks, c.logical_bytes)
+        {
+            f.add(
+                ProblemKind::CountMismatch,
+                format!("release {name:?}"),
+                format!(
+                    "record says {} files, {} dirs, {} symlinks, {} bytes; entries hold {}, {}, {}, {}",
+                    c.files, c.dirs, c.symlinks, c.logical_bytes, t.files, t.dirs, t.symlinks, t.bytes
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every content-index row must have its entry (the reverse was checked per entry).
+fn check_content_index(
+    snap: &Snapshot,
+    committed: &HashMap<u32, (String, ReleaseRecord)>,
+    pending: &HashSet<u32>,
+    f: &mut Findings,
+) -> Result<()> {
+    for row in snap.by_content.iter()? {
+        let (k, _) = row?;
+        let (rel, hash, path) = match split_content_key(k.value()) {
+            Ok(x) => x,
+            Err(e) => {
+                f.add(ProblemKind::BadRecord, "content index key", e.to_string());
+                continue;
+            }
+        };
+        if pending.contains(&rel) {
+            continue;
+        }
+        let Some((rname, _)) = committed.get(&rel) else {
+            f.add(
+                ProblemKind::Orphan,
+                format!("content index row for {}", path_of(path)),
+                format!("release id {rel} does not exist"),
+            );
+            continue;
+        };
+        let ok = match snap.entry(rel, path) {
+            Ok(Some(e)) => e.hash == hash,
+            _ => false,
+        };
+        if !ok {
+            f.add_affecting(
+                ProblemKind::IndexMismatch,
+                format!("content index row for {}", path_of(path)),
+                "no entry with that path and content",
+                vec![Affected {
+                    release: rname.clone(),
+                    path: path_of(path),
+                }],
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_segments_info(snap: &Snapshot, f: &mut Findings) -> Result<HashMap<u64, SegmentInfo>> {
+    let mut infos = HashMap::new();
+    for row in snap.segment_info.iter()? {
+        let (k, v) = row?;
+        match SegmentInfo::decode(v.value()) {
+            Ok(i) => {
+                infos.insert(k.value(), i);
+            }
+            Err(e) => f.add(
+                ProblemKind::BadRecord,
+                format!("segment {} size record", k.value()),
+                e.to_string(),
+            ),
+        }
+    }
+    let segments = snap.segments.len()?;
+    if segments != infos.len() as u64 {
+        f.add(
+            ProblemKind::IndexMismatch,
+            "segments",
+            format!("{segments} segments but {} size records", infos.len()),
+        );
+    }
+    Ok(infos)
+}
+
+fn check_chunks(
+    snap: &Snapshot,
+    infos: &HashMap<u64, SegmentInfo>,
+    report: &mut FsckReport,
+    f: &mut Findings,
+) -> Result<()> {
+    let mut per_segment: HashMap<u64, u32> = HashMap::new();
+    for row in snap.chunks.iter()? {
+        let (k, v) = row?;
+        report.chunks += 1;
+        let Some(id) = ChunkId::from_slice(k.value()) else {
+            f.add(ProblemKind::BadRecord, "chunk index key", "not 32 bytes");
+            continue;
+        };
+        let loc = match ChunkLoc::decode(v.value()) {
+            Ok(l) => l,
+            Err(e) => {
+                f.bad_chunks.insert(
+                    id,
+                    (ProblemKind::BadRecord, format!("chunk index record: {e}")),
+                );
+                continue;
+            }
+        };
+        *per_segment.entry(loc.segment).or_default() += 1;
+        match infos.get(&loc.segment) {
+            None => {
+                f.bad_chunks.insert(
+                    id,
+                    (
+                        ProblemKind::MissingChunk,
+                        format!("its segment {} is missing", loc.segment),
+                    ),
+                );
+            }
+            Some(i) if (loc.offset as u64 + loc.stored_len as u64) > i.data_len as u64 => {
+                f.bad_chunks.insert(
+                    id,
+                    (
+                        ProblemKind::DamagedChunk,
+                        format!("lies outside segment {}", loc.segment),
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    report.segments = infos.len() as u64;
+    for (seg, info) in infos {
+        let n = per_segment.get(seg).copied().unwrap_or(0);
+        if n != info.chunk_count {
+            f.add(
+                ProblemKind::IndexMismatch,
+                format!("segment {seg}"),
+                format!(
+                    "holds {} chunks but the chunk index points {n} into it",
+                    info.chunk_count
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_blobs(snap: &Snapshot, report: &mut FsckReport, f: &mut Findings) -> Result<()> {
+    for row in snap.blobs.iter()? {
+        let (k, v) = row?;
+        report.blobs += 1;
+        let Some(id) = BlobId::from_slice(k.value()) else {
+            f.add(ProblemKind::BadRecord, "blob key", "not 32 bytes");
+            continue;
+        };
+        let rec = match BlobRecord::decode(&id, v.value()) {
+            Ok(r) => r,
+            Err(e) => {
+                f.bad_blobs
+                    .insert(id, (ProblemKind::BadRecord, format!("blob record: {e}")));
+                continue;
+            }
+        };
+        let mut total = 0u64;
+        for c in &rec.chunks {
+            match snap.chunks.get(c.as_bytes().as_slice())? {
+                Some(l) => {
+                    if let Ok(l) = ChunkLoc::decode(l.value()) {
+                        total += l.raw_len as u64;
+                    }
+                }
+                None => {
+                    f.bad_chunks.insert(
+                        *c,
+                        (ProblemKind::MissingChunk, "not in the chunk index".into()),
+                    );
+                }
+            }
+        }
+        if total != rec.size && rec.chunks.iter().all(|c| !f.bad_chunks.contains_key(c)) {
+            f.bad_blobs.insert(
+                id,
+                (
+                    ProblemKind::DamagedBlob,
+                    format!("chunks add up to {total} bytes, blob has {}", rec.size),
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn read_all_data(
+    snap: &Snapshot,
+    infos: &HashMap<u64, SegmentInfo>,
+    progress: &dyn Progress,
+    report: &mut FsckReport,
+    f: &mut Findings,
+) -> Result<()> {
+    let total: u64 = infos.values().map(|i| i.value_len as u64).sum();
+    progress.phase("read data", Some(total));
+    let rows = snap
+        .segments
+        .iter()?
+        .map(|r| r.map(|(k, v)| (k.value(), v.value().to_vec())));
+    let results: Vec<Result<(u64, SegmentCheck)>> = rows
+        .par_bridge()
+        .map(|row| {
+            let (seg, value) = row?;
+            progress.bytes(value.len() as u64);
+            Ok((seg, verify_segment(snap, seg, &value, infos.get(&seg))?))
+        })
+        .collect();
+    let mut verified_indexed = 0u64;
+    for r in results {
+        let (seg, check) = r?;
+        report.bytes_verified += check.bytes;
+        verified_indexed += check.indexed;
+        for (id, kind, why) in check.bad {
+            f.bad_chunks.insert(id, (kind, why));
+        }
+        for p in check.problems {
+            f.add(ProblemKind::BadSegment, format!("segment {seg}"), p);
+        }
+    }
+    // A chunk the index places where no segment directory has it was not verified
+    // above: read those one by one.
+    if verified_indexed < report.chunks {
+        for row in snap.chunks.iter()? {
+            let (k, _) = row?;
+            if let Some(id) = ChunkId::from_slice(k.value())
+                && !f.bad_chunks.contains_key(&id)
+                && let Err(fault) = snap.read_chunk(&id)?
+            {
+                f.bad_chunks
+                    .insert(id, (ProblemKind::DamagedChunk, fault.to_string()));
+            }
+        }
+    }
+    // Blobs of several chunks: the whole content must hash to the blob id.
+    progress.phase("read blobs", None);
+    let mut multi = Vec::new();
+    for row in snap.blobs.iter()? {
+        let (k, v) = row?;
+        if let Some(id) = BlobId::from_slice(k.value())
+            && let Ok(rec) = BlobRecord::decode(&id, v.value())
+            && rec.chunks.len() > 1
+            && !rec.chunks.iter().any(|c| f.bad_chunks.contains_key(c))
+        {
+            multi.push(id);
+        }
+    }
+    let bad: Vec<(BlobId, String)> = multi
+        .par_iter()
+        .filter_map(|id| {
+            let r = snap.read_blob(id, &format!("blob {id}"), |d| {
+                progress.bytes(d.len() as u64);
+                Ok(())
+            });
+            r.err().map(|e| (*id, e.to_string()))
+        })
+        .collect();
+    for (id, why) in bad {
+        f.bad_blobs.insert(id, (ProblemKind::DamagedBlob, why));
+    }
+    Ok(())
+}
+
+/// What reading one segment found.
+#[derive(Default)]
+struct SegmentCheck {
+    bad: Vec<(ChunkId, ProblemKind, String)>,
+    problems: Vec<String>,
+    /// Bytes decompressed and verified.
+    bytes: u64,
+    /// Verified chunks that the chunk index points at exactly.
+    indexed: u64,
+}
+
+fn verify_segment(
+    snap: &Snapshot,
+    seg: u64,
+    value: &[u8],
+    info: Option<&SegmentInfo>,
+) -> Result<SegmentCheck> {
+    let mut bad = Vec::new();
+    let mut problems = Vec::new();
+    let (data, dir) = match parse_segment(value) {
+        Ok(x) => x,
+        Err(e) => {
+            problems.push(format!("unreadable directory: {e}"));
+            // Every chunk the index places here is lost.
+            for row in snap.chunks.iter()? {
+                let (k, v) = row?;
+                if let (Some(id), Ok(l)) =
+                    (ChunkId::from_slice(k.value()), ChunkLoc::decode(v.value()))
+                    && l.segment == seg
+                {
+                    bad.push((
+                        id,
+                        ProblemKind::DamagedChunk,
+                        format!("segment {seg} is damaged"),
+                    ));
+                }
+            }
+            return Ok(SegmentCheck {
+                bad,
+                problems,
+                ..Default::default()
+            });
+        }
+    };
+    if let Some(i) = info
+        && (i.value_len as usize != value.len()
+            || i.data_len as usize != data.len()
+            || i.chunk_count as usize != dir.len())
+    {
+        problems.push("size record does not match the segment".into());
+    }
+    let mut bytes = 0u64;
+    let mut indexed = 0u64;
+    for d in &dir {
+        let stored = &data[d.offset as usize..(d.offset + d.stored_len) as usize];
+        match decode_chunk(&d.id, d, stored) {
+            Ok(raw) => bytes += raw.len() as u64,
+            Err(fault) => bad.push((d.id, ProblemKind::DamagedChunk, fault.to_string())),
+        }
+        if let Some(l) = snap.chunks.get(d.id.as_bytes().as_slice())?
+            && let Ok(l) = ChunkLoc::decode(l.value())
+            && l.segment == seg
+            && l.offset == d.offset
+            && l.stored_len == d.stored_len
+            && l.raw_len == d.raw_len
+            && l.flags == d.flags
+        {
+            indexed += 1;
+        }
+    }
+    Ok(SegmentCheck {
+        bad,
+        problems,
+        bytes,
+        indexed,
+    })
+}
+
+type AffectedMaps = (
+    HashMap<ChunkId, Vec<Affected>>,
+    HashMap<BlobId, Vec<Affected>>,
+);
+
+/// The releases and paths that each bad chunk and blob reaches.
+fn attribute(snap: &Snapshot, f: &Findings) -> Result<AffectedMaps> {
+    let names = snap.release_names()?;
+    // Blobs reached by each bad chunk.
+    let mut chunk_blobs: BTreeMap<ChunkId, Vec<BlobId>> = BTreeMap::new();
+    if !f.bad_chunks.is_empty() {
+        for row in snap.blobs.iter()? {
+            let (k, v) = row?;
+            if let Some(id) = BlobId::from_slice(k.value())
+                && let Ok(rec) = BlobRecord::decode(&id, v.value())
+            {
+                for c in rec.chunks.iter().collect::<HashSet<_>>() {
+                    if f.bad_chunks.contains_key(c) {
+                        chunk_blobs.entry(*c).or_default().push(id);
+                    }
+                }
+            }
+        }
+    }
+    let paths_of = |blob: &BlobId| -> Result<Vec<Affected>> {
+        let mut out = Vec::new();
+        for (rel, name) in &names {
+            let prefix = content_key(*rel, blob.as_bytes(), b"");
+            let end = crate::store::prefix_end(&prefix);
+            let range = match &end {
+                Some(e) => snap
+                    .by_content
+                    .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
+                None => snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
+            };
+            for row in range {
+                let (k, _) = row?;
+                if let Ok((_, _, path)) = split_content_key(k.value()) {
+                    out.push(Affected {
+                        release: name.clone(),
+                        path: path_of(path),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    };
+    let mut by_chunk = HashMap::new();
+    for c in f.bad_chunks.keys() {
+        let mut affected = Vec::new();
+        for b in chunk_blobs.get(c).into_iter().flatten() {
+            affected.extend(paths_of(b)?);
+        }
+        by_chunk.insert(*c, affected);
+    }
+    let mut by_blob = HashMap::new();
+    for b in f.bad_blobs.keys() {
+        by_blob.insert(*b, paths_of(b)?);
+    }
+    Ok((by_chunk, by_blob))
+}
+
+fn push_limited(
+    f: &mut Findings,
+    kind: ProblemKind,
+    object: String,
+    detail: String,
+    mut affected: Vec<Affected>,
+) {
+    affected.sort();
+    affected.dedup();
+    let total = affected.len() as u64;
+    affected.truncate(AFFECTED_LIST_MAX);
+    f.problems.push(Problem {
+        kind,
+        object,
+        detail,
+        affected,
+        affected_total: total,
+    });
+}

@@ -1,0 +1,333 @@
+//! A read view of one commit: release lookup, entries, blobs and verified chunk reads.
+
+use std::collections::HashMap;
+
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+
+use super::format::*;
+use super::prefix_end;
+use crate::error::{Error, Result};
+use crate::id::{BlobId, ChunkId};
+use crate::paths::EntryPath;
+
+/// A committed release: its name and record.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub name: String,
+    pub record: ReleaseRecord,
+}
+
+impl Release {
+    pub fn id(&self) -> u32 {
+        self.record.id
+    }
+}
+
+/// What is wrong with a chunk that could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChunkFault {
+    #[error("chunk is not in the chunk index")]
+    NotIndexed,
+    #[error("chunk index record is damaged: {0}")]
+    BadIndex(String),
+    #[error("segment {0} is missing")]
+    SegmentMissing(u64),
+    #[error("chunk lies outside segment {0}")]
+    OutOfSegment(u64),
+    #[error("stored bytes do not decompress: {0}")]
+    Decompress(String),
+    #[error("decompressed to {got} bytes, expected {want}")]
+    Length { got: usize, want: u32 },
+    #[error("content hash is {0}, not the chunk id")]
+    Hash(ChunkId),
+}
+
+/// One entry read from a release.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: EntryPath,
+    pub record: EntryRecord,
+}
+
+/// Read view; see the module docs.
+pub struct Snapshot {
+    _txn: ReadTransaction,
+    pub(crate) releases: ReadOnlyTable<&'static str, &'static [u8]>,
+    pub(crate) ingests: ReadOnlyTable<&'static str, &'static [u8]>,
+    pub(crate) entries: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) by_content: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) blobs: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) chunks: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) segments: ReadOnlyTable<u64, &'static [u8]>,
+    pub(crate) segment_info: ReadOnlyTable<u64, &'static [u8]>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(txn: ReadTransaction) -> Result<Self> {
+        Ok(Self {
+            releases: txn.open_table(RELEASES)?,
+            ingests: txn.open_table(INGESTS)?,
+            entries: txn.open_table(ENTRIES)?,
+            by_content: txn.open_table(BY_CONTENT)?,
+            blobs: txn.open_table(BLOBS)?,
+            chunks: txn.open_table(CHUNKS)?,
+            segments: txn.open_table(SEGMENTS)?,
+            segment_info: txn.open_table(SEGMENT_INFO)?,
+            _txn: txn,
+        })
+    }
+
+    /// All committed releases, in creation order.
+    pub fn releases(&self) -> Result<Vec<Release>> {
+        let mut out = Vec::new();
+        for row in self.releases.iter()? {
+            let (k, v) = row?;
+            let name = k.value().to_string();
+            let record = ReleaseRecord::decode(v.value())
+                .map_err(|e| Error::corrupt(format!("release {name:?}"), e))?;
+            out.push(Release { name, record });
+        }
+        out.sort_by_key(|r| r.record.id);
+        Ok(out)
+    }
+
+    /// Release names by id, for turning index hits into names.
+    pub fn release_names(&self) -> Result<HashMap<u32, String>> {
+        Ok(self
+            .releases()?
+            .into_iter()
+            .map(|r| (r.record.id, r.name))
+            .collect())
+    }
+
+    pub fn release(&self, name: &str) -> Result<Release> {
+        match self.releases.get(name)? {
+            Some(v) => Ok(Release {
+                name: name.to_string(),
+                record: ReleaseRecord::decode(v.value())
+                    .map_err(|e| Error::corrupt(format!("release {name:?}"), e))?,
+            }),
+            None => Err(Error::ReleaseNotFound(name.to_string())),
+        }
+    }
+
+    /// Ingests that started and have not committed, by release name.
+    pub fn pending_ingests(&self) -> Result<Vec<(String, IngestRecord)>> {
+        let mut out = Vec::new();
+        for row in self.ingests.iter()? {
+            let (k, v) = row?;
+            let name = k.value().to_string();
+            let rec = IngestRecord::decode(v.value())
+                .map_err(|e| Error::corrupt(format!("pending ingest {name:?}"), e))?;
+            out.push((name, rec));
+        }
+        Ok(out)
+    }
+
+    pub fn entry(&self, release: u32, path: &[u8]) -> Result<Option<EntryRecord>> {
+        match self.entries.get(entry_key(release, path).as_slice())? {
+            Some(v) => {
+                Ok(Some(EntryRecord::decode(v.value()).map_err(|e| {
+                    Error::corrupt(format!("entry {}", path_of(path)), e)
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Entries of a release whose path starts with the byte prefix `prefix`, in path
+    /// byte order. Pass `b""` for all entries.
+    pub fn entries_with_prefix(
+        &self,
+        release: u32,
+        prefix: &[u8],
+    ) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
+        let start = entry_key(release, prefix);
+        let end = prefix_end(&start);
+        let range = match &end {
+            Some(end) => self
+                .entries
+                .range::<&[u8]>(start.as_slice()..end.as_slice())?,
+            None => self.entries.range::<&[u8]>(start.as_slice()..)?,
+        };
+        Ok(range.map(|row| {
+            let (k, v) = row?;
+            let (_, path) =
+                split_entry_key(k.value()).map_err(|e| Error::corrupt("entry key", e))?;
+            let record = EntryRecord::decode(v.value())
+                .map_err(|e| Error::corrupt(format!("entry {}", path_of(path)), e))?;
+            Ok(Entry {
+                path: EntryPath::from_raw(path.to_vec()),
+                record,
+            })
+        }))
+    }
+
+    /// The entry at `dir` (if any) and everything below it.
+    pub fn entries_under(
+        &self,
+        release: u32,
+        dir: &[u8],
+    ) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
+        let owned = dir.to_vec();
+        Ok(self
+            .entries_with_prefix(release, dir)?
+            .filter(move |e| match e {
+                Ok(e) => e.path.starts_with_dir(&owned),
+                Err(_) => true,
+            }))
+    }
+
+    /// Direct children of `dir` ("" for the top level), skipping over the contents of
+    /// subdirectories with a seek instead of a scan.
+    pub fn children(&self, release: u32, dir: &[u8]) -> Result<Vec<Entry>> {
+        let mut prefix = dir.to_vec();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        let full_prefix = entry_key(release, &prefix);
+        let end = prefix_end(&full_prefix);
+        let mut out = Vec::new();
+        let mut from = full_prefix.clone();
+        loop {
+            let mut range = match &end {
+                Some(end) => self
+                    .entries
+                    .range::<&[u8]>(from.as_slice()..end.as_slice())?,
+                None => self.entries.range::<&[u8]>(from.as_slice()..)?,
+            };
+            let Some(row) = range.next() else { break };
+            let (k, v) = row?;
+            let key = k.value();
+            let (_, path) = split_entry_key(key).map_err(|e| Error::corrupt("entry key", e))?;
+            let rest = &path[prefix.len()..];
+            match rest.iter().position(|&b| b == b'/') {
+                None => {
+                    let record = EntryRecord::decode(v.value())
+                        .map_err(|e| Error::corrupt(format!("entry {}", path_of(path)), e))?;
+                    out.push(Entry {
+                        path: EntryPath::from_raw(path.to_vec()),
+                        record,
+                    });
+                    from = key.to_vec();
+                    from.push(0);
+                }
+                Some(i) => {
+                    // Inside a child directory: jump past all of it ("name/" → "name0").
+                    let mut skip = entry_key(release, &path[..prefix.len() + i]);
+                    skip.push(b'/' + 1);
+                    from = skip;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn blob(&self, id: &BlobId) -> Result<Option<BlobRecord>> {
+        match self.blobs.get(id.as_bytes().as_slice())? {
+            Some(v) => Ok(Some(
+                BlobRecord::decode(id, v.value())
+                    .map_err(|e| Error::corrupt(format!("blob {id}"), e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub fn has_chunk(&self, id: &ChunkId) -> Result<bool> {
+        Ok(self.chunks.get(id.as_bytes().as_slice())?.is_some())
+    }
+
+    /// Reads a chunk back and proves it is the chunk asked for.
+    pub fn read_chunk(&self, id: &ChunkId) -> Result<std::result::Result<Vec<u8>, ChunkFault>> {
+        let loc = match self.chunks.get(id.as_bytes().as_slice())? {
+            Some(v) => match ChunkLoc::decode(v.value()) {
+                Ok(l) => l,
+                Err(e) => return Ok(Err(ChunkFault::BadIndex(e.to_string()))),
+            },
+            None => return Ok(Err(ChunkFault::NotIndexed)),
+        };
+        let Some(seg) = self.segments.get(loc.segment)? else {
+            return Ok(Err(ChunkFault::SegmentMissing(loc.segment)));
+        };
+        let seg = seg.value();
+        let start = loc.offset as usize;
+        let Some(stored) = start
+            .checked_add(loc.stored_len as usize)
+            .and_then(|end| seg.get(start..end))
+        else {
+            return Ok(Err(ChunkFault::OutOfSegment(loc.segment)));
+        };
+        Ok(decode_chunk(id, &loc_as_dir(id, &loc), stored))
+    }
+
+    /// Streams a blob's bytes to `sink`, chunk by chunk, each chunk verified before it
+    /// is handed over, and the whole content's hash checked at the end.
+    pub fn read_blob(
+        &self,
+        id: &BlobId,
+        what: &str,
+        mut sink: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let rec = self
+            .blob(id)?
+            .ok_or_else(|| Error::Damaged(format!("{what}: blob {id} is missing")))?;
+        let mut hasher = blake3::Hasher::new();
+        let mut total = 0u64;
+        for c in &rec.chunks {
+            let data = self
+                .read_chunk(c)?
+                .map_err(|f| Error::Damaged(format!("{what}: chunk {c}: {f}")))?;
+            hasher.update(&data);
+            total += data.len() as u64;
+            sink(&data)?;
+        }
+        let got = BlobId::from(hasher.finalize());
+        if got != *id || total != rec.size {
+            return Err(Error::IntegrityMismatch {
+                path: what.to_string(),
+                expected: *id,
+                actual: got,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn loc_as_dir(id: &ChunkId, loc: &ChunkLoc) -> SegmentDirEntry {
+    SegmentDirEntry {
+        id: *id,
+        offset: loc.offset,
+        stored_len: loc.stored_len,
+        raw_len: loc.raw_len,
+        flags: loc.flags,
+    }
+}
+
+/// Turns a chunk's stored bytes back into its content and checks its hash.
+pub fn decode_chunk(
+    id: &ChunkId,
+    d: &SegmentDirEntry,
+    stored: &[u8],
+) -> std::result::Result<Vec<u8>, ChunkFault> {
+    let data = if d.flags & CHUNK_FLAG_ZSTD != 0 {
+        let mut out = Vec::with_capacity(d.raw_len as usize);
+        let mut dec =
+            zstd::bulk::Decompressor::new().map_err(|e| ChunkFault::Decompress(e.to_string()))?;
+        dec.decompress_to_buffer(stored, &mut out)
+            .map_err(|e| ChunkFault::Decompress(e.to_string()))?;
+        out
+    } else {
+        stored.to_vec()
+    };
+    if data.len() != d.raw_len as usize {
+        return Err(ChunkFault::Length {
+            got: data.len(),
+            want: d.raw_len,
+        });
+    }
+    let got = ChunkId::of(&data);
+    if got != *id {
+        return Err(ChunkFault::Hash(got));
+    }
+    Ok(data)
+}

@@ -1,0 +1,147 @@
+//! Writing side of the store: packs chunks into segments and inserts blob and entry
+//! rows inside a write transaction. One writer at a time; ingest drives it from a
+//! single thread.
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::format::*;
+use crate::error::Result;
+use crate::id::{BlobId, ChunkId};
+
+/// The tables an ingest writes, opened once per transaction.
+pub(crate) struct Tables<'t> {
+    pub chunks: Table<'t, &'static [u8], &'static [u8]>,
+    pub blobs: Table<'t, &'static [u8], &'static [u8]>,
+    pub entries: Table<'t, &'static [u8], &'static [u8]>,
+    pub by_content: Table<'t, &'static [u8], &'static [u8]>,
+    pub segments: Table<'t, u64, &'static [u8]>,
+    pub segment_info: Table<'t, u64, &'static [u8]>,
+}
+
+impl<'t> Tables<'t> {
+    pub fn open(txn: &'t WriteTransaction) -> Result<Self> {
+        Ok(Self {
+            chunks: txn.open_table(CHUNKS)?,
+            blobs: txn.open_table(BLOBS)?,
+            entries: txn.open_table(ENTRIES)?,
+            by_content: txn.open_table(BY_CONTENT)?,
+            segments: txn.open_table(SEGMENTS)?,
+            segment_info: txn.open_table(SEGMENT_INFO)?,
+        })
+    }
+
+    pub fn has_chunk(&self, id: &ChunkId) -> Result<bool> {
+        Ok(self.chunks.get(id.as_bytes().as_slice())?.is_some())
+    }
+
+    pub fn has_blob(&self, id: &BlobId) -> Result<bool> {
+        Ok(self.blobs.get(id.as_bytes().as_slice())?.is_some())
+    }
+
+    /// Inserts a blob record unless it exists; true when it was new.
+    pub fn put_blob(&mut self, id: &BlobId, rec: &BlobRecord) -> Result<bool> {
+        if self.has_blob(id)? {
+            return Ok(false);
+        }
+        self.blobs
+            .insert(id.as_bytes().as_slice(), rec.encode(id).as_slice())?;
+        Ok(true)
+    }
+
+    /// Inserts an entry and its content-index row.
+    pub fn put_entry(&mut self, release: u32, path: &[u8], rec: &EntryRecord) -> Result<()> {
+        self.entries
+            .insert(entry_key(release, path).as_slice(), rec.encode().as_slice())?;
+        self.by_content.insert(
+            content_key(release, &rec.hash, path).as_slice(),
+            &content_value(rec.kind, rec.size)[..],
+        )?;
+        Ok(())
+    }
+}
+
+/// Packs stored chunks into segment values of at most [`SEGMENT_TARGET`] bytes.
+/// The open segment survives commits: it is written at each commit and rewritten,
+/// larger, at the next, so no segment is left mostly empty by a commit.
+pub(crate) struct SegmentPacker {
+    id: u64,
+    data: Vec<u8>,
+    dir: Vec<SegmentDirEntry>,
+    dirty: bool,
+}
+
+impl SegmentPacker {
+    /// Starts after the highest existing segment.
+    pub fn new(t: &Tables) -> Result<Self> {
+        let next = match t.segments.last()? {
+            Some((k, _)) => k.value() + 1,
+            None => 0,
+        };
+        Ok(Self {
+            id: next,
+            data: Vec::with_capacity(SEGMENT_TARGET),
+            dir: Vec::new(),
+            dirty: false,
+        })
+    }
+
+    fn packed_len(&self, extra_data: usize, extra_dir: usize) -> usize {
+        self.data.len() + extra_data + (self.dir.len() + extra_dir) * SEGMENT_DIR_RECORD + 8
+    }
+
+    /// Stores a chunk unless it is already stored; true when it was new.
+    pub fn put_chunk(
+        &mut self,
+        t: &mut Tables,
+        id: &ChunkId,
+        raw_len: u32,
+        flags: u8,
+        stored: &[u8],
+    ) -> Result<bool> {
+        if t.has_chunk(id)? {
+            return Ok(false);
+        }
+        if !self.dir.is_empty() && self.packed_len(stored.len(), 1) > SEGMENT_TARGET {
+            self.flush(t)?;
+            self.id += 1;
+            self.data.clear();
+            self.dir.clear();
+        }
+        let d = SegmentDirEntry {
+            id: *id,
+            offset: self.data.len() as u32,
+            stored_len: stored.len() as u32,
+            raw_len,
+            flags,
+        };
+        self.data.extend_from_slice(stored);
+        self.dir.push(d);
+        self.dirty = true;
+        let loc = ChunkLoc {
+            segment: self.id,
+            offset: d.offset,
+            stored_len: d.stored_len,
+            raw_len,
+            flags,
+        };
+        t.chunks
+            .insert(id.as_bytes().as_slice(), &loc.encode()[..])?;
+        Ok(true)
+    }
+
+    /// Writes the open segment; call before every commit.
+    pub fn flush(&mut self, t: &mut Tables) -> Result<()> {
+        if self.dirty {
+            let value = finish_segment(&self.data, &self.dir);
+            t.segments.insert(self.id, value.as_slice())?;
+            let info = SegmentInfo {
+                data_len: self.data.len() as u32,
+                chunk_count: self.dir.len() as u32,
+                value_len: value.len() as u32,
+            };
+            t.segment_info.insert(self.id, &info.encode()[..])?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+}
