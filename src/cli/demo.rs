@@ -1,7 +1,7 @@
 use custody::ops::demo::{DemoReport, run_demo};
 use custody::{Error, Result};
 
-use super::output::{bytes, count};
+use super::output::{bytes, count, plural};
 use super::{Ctx, Exit, output};
 
 #[derive(clap::Args, Debug)]
@@ -40,10 +40,10 @@ fn text(r: &DemoReport, kept: bool) -> String {
         r.dir, 5
     );
     s += &format!(
-        "$ custody init && custody ingest leak/r1 --release leak-r1\n  {} files, {} dirs, {} symlinks, {} → {} new chunks, {} stored\n",
-        count(i1.counts.files),
-        count(i1.counts.dirs),
-        count(i1.counts.symlinks),
+        "$ custody init && custody ingest leak/r1 --release leak-r1\n  {}, {}, {}, {} → {} new chunks, {} stored\n",
+        plural(i1.counts.files, "file", "files"),
+        plural(i1.counts.dirs, "dir", "dirs"),
+        plural(i1.counts.symlinks, "symlink", "symlinks"),
         bytes(i1.counts.logical_bytes),
         count(i1.counts.new_chunks),
         bytes(i1.counts.new_stored_bytes)
@@ -92,7 +92,7 @@ fn text(r: &DemoReport, kept: bool) -> String {
         st.dedup_ratio,
         bytes(st.stored_bytes),
         st.compression_ratio,
-        bytes(st.file_bytes)
+        bytes(st.disk_bytes)
     );
     s += if kept {
         "\nKept the demo directory; point CUSTODY_STORE at its store.redb to explore.\n"

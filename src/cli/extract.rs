@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use custody::Result;
 use custody::ops::extract::{ExtractOptions, extract};
 
-use super::output::{bytes, count};
+use super::output::{bytes, plural};
 use super::{Ctx, Exit, output};
 
 #[derive(clap::Args, Debug)]
@@ -36,10 +36,10 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
         output::json(&r)?;
     } else {
         output::print(&format!(
-            "extracted {} files, {} dirs, {} symlinks ({}) of {} to {} in {:.2} s; every file verified\n",
-            count(r.files),
-            count(r.dirs),
-            count(r.symlinks),
+            "extracted {}, {}, {} ({}) of {} to {} in {:.2} s; every file verified\n",
+            plural(r.files, "file", "files"),
+            plural(r.dirs, "dir", "dirs"),
+            plural(r.symlinks, "symlink", "symlinks"),
             bytes(r.bytes),
             r.release,
             r.to,

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use custody::Result;
 use custody::ops::ingest::{IngestOptions, IngestReport, ingest};
 
-use super::output::{bytes, count};
+use super::output::{bytes, count, plural};
 use super::{Ctx, Exit, output};
 
 #[derive(clap::Args, Debug)]
@@ -49,26 +49,26 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
 fn text(r: &IngestReport) -> String {
     let c = &r.counts;
     let mut s = format!(
-        "release {}{}: {} files, {} dirs, {} symlinks, {}\n",
+        "release {}{}: {}, {}, {}, {}\n",
         r.release,
         r.parent
             .as_deref()
             .map(|p| format!(" (parent {p})"))
             .unwrap_or_default(),
-        count(c.files),
-        count(c.dirs),
-        count(c.symlinks),
+        plural(c.files, "file", "files"),
+        plural(c.dirs, "dir", "dirs"),
+        plural(c.symlinks, "symlink", "symlinks"),
         bytes(c.logical_bytes)
     );
     s += &format!(
-        "  new data: {} chunks, {} → {} stored\n",
-        count(c.new_chunks),
+        "  new data: {}, {} → {} stored\n",
+        plural(c.new_chunks, "chunk", "chunks"),
         bytes(c.new_raw_bytes),
         bytes(c.new_stored_bytes)
     );
     s += &format!(
-        "  read {} files ({}), {} unchanged{}\n",
-        count(r.files_read),
+        "  read {} ({}), {} unchanged{}\n",
+        plural(r.files_read, "file", "files"),
         bytes(r.bytes_read),
         count(r.files_unchanged),
         r.cache_from
@@ -80,7 +80,10 @@ fn text(r: &IngestReport) -> String {
         s += "  resumed an interrupted ingest\n";
     }
     if !r.issues.is_empty() {
-        s += &format!("  {} warnings (on stderr)\n", r.issues.len());
+        s += &format!(
+            "  {} (on stderr)\n",
+            plural(r.issues.len() as u64, "warning", "warnings")
+        );
     }
     s += &format!("  took {:.2} s\n", r.elapsed_secs);
     s

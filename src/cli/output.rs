@@ -39,6 +39,11 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// "1 file", "2 files".
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
 /// `drwxr-xr-x` from a mode.
 pub fn mode(m: u32) -> String {
     let kind = match m & 0o170000 {

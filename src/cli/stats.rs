@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let st = &r.store;
-    let mut s = format!("store {} ({} on disk)\n", st.path, bytes(st.file_bytes));
+    let mut s = format!("store {} ({} on disk)\n", st.path, bytes(st.disk_bytes));
     s += &format!(
         "  {} releases, {} entries, {} distinct contents, {} chunks in {} segments\n",
         count(st.releases),
@@ -30,7 +30,10 @@ pub fn run(ctx: &Ctx) -> Result<Exit> {
         st.compression_ratio,
         st.total_ratio
     );
-    s += &format!("  records and indexes: {}\n", bytes(st.overhead_bytes));
+    s += &format!(
+        "  records, indexes and free space: {}\n",
+        bytes(st.overhead_bytes)
+    );
     if !r.releases.is_empty() {
         let w = r
             .releases

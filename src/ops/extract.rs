@@ -303,3 +303,111 @@ fn write_symlink(t: &Target, e: &Entry) -> Result<()> {
     filetime::set_symlink_file_times(&dest, mtime, mtime).ctx(&dest, "set symlink time")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunking::ChunkParams;
+    use crate::ops::ingest::{IngestOptions, ingest};
+    use crate::progress::Silent;
+    use crate::store::format::DIR_HASH;
+    use crate::store::writer::Tables;
+
+    /// A store with release "r" holding `f.txt`, plus extra raw entries written
+    /// straight into the tables, as a tampered or hostile store would hold them.
+    fn store_with(entries: &[(&[u8], EntryRecord)]) -> (tempfile::TempDir, Store) {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("f.txt"), b"payload").unwrap();
+        let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
+        let opts = IngestOptions {
+            source: src,
+            release: "r".into(),
+            parent: None,
+            reread: false,
+        };
+        let rep = ingest(&store, &opts, &Silent).unwrap();
+        let txn = store.begin_write().unwrap();
+        {
+            let mut tables = Tables::open(&txn).unwrap();
+            for (path, rec) in entries {
+                tables.put_entry(rep.release_id, path, rec).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+        (t, store)
+    }
+
+    fn file_like(store: &Store) -> EntryRecord {
+        let snap = store.snapshot().unwrap();
+        let rel = snap.release("r").unwrap();
+        snap.entry(rel.id(), b"f.txt").unwrap().unwrap()
+    }
+
+    fn opts(to: &std::path::Path) -> ExtractOptions {
+        ExtractOptions {
+            release: "r".into(),
+            paths: vec![],
+            to: to.to_path_buf(),
+            force: false,
+        }
+    }
+
+    #[test]
+    fn dot_dot_paths_are_refused() {
+        let (t, store) = store_with(&[]);
+        let f = file_like(&store);
+        drop(store);
+        let (t2, store) = store_with(&[(b"../evil", f)]);
+        let out = t2.path().join("out");
+        let err = extract(&store, &opts(&out), &Silent).unwrap_err();
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        assert!(!t2.path().join("evil").exists());
+        drop(t);
+    }
+
+    #[test]
+    fn symlinks_cannot_redirect_later_writes() {
+        let (t, store) = store_with(&[]);
+        let f = file_like(&store);
+        let outside = t.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        drop(store);
+        let link = EntryRecord {
+            kind: EntryKind::Symlink,
+            size: 0,
+            hash: DIR_HASH,
+            target: outside.as_os_str().as_encoded_bytes().to_vec(),
+            ..f.clone()
+        };
+        let (t2, store) = store_with(&[(b"a", link), (b"a/x", f)]);
+        let out = t2.path().join("out");
+        let err = extract(&store, &opts(&out), &Silent).unwrap_err();
+        assert!(matches!(err, Error::WouldOverwrite { .. }), "{err}");
+        assert_eq!(
+            fs::read_dir(&outside).unwrap().count(),
+            0,
+            "wrote through a symlink"
+        );
+        assert_eq!(fs::read(out.join("a/x")).unwrap(), b"payload");
+    }
+
+    #[test]
+    fn a_symlink_already_in_the_target_is_not_followed() {
+        let (t, store) = store_with(&[]);
+        let outside = t.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        let f = file_like(&store);
+        let (t2, store2) = store_with(&[(b"d/inner.txt", f)]);
+        let out = t2.path().join("out");
+        fs::create_dir_all(&out).unwrap();
+        std::os::unix::fs::symlink(&outside, out.join("d")).unwrap();
+        let mut o = opts(&out);
+        o.force = true;
+        let err = extract(&store2, &o, &Silent).unwrap_err();
+        assert!(matches!(err, Error::UnsafeTarget { .. }), "{err}");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+        drop(store);
+    }
+}

@@ -813,7 +813,8 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
                         break;
                     }
                 }
-                if bytes >= COMMIT_BYTES || entries >= COMMIT_ENTRIES {
+                if bytes >= COMMIT_BYTES || entries >= COMMIT_ENTRIES || began.elapsed() >= interval
+                {
                     break;
                 }
             }

@@ -15,8 +15,11 @@ use crate::store::{Release, Snapshot, Store};
 #[derive(Debug, Clone, Serialize)]
 pub struct StoreStats {
     pub path: String,
-    /// Size of the store file on disk.
+    /// Length of the store file.
     pub file_bytes: u64,
+    /// Bytes the store file occupies on disk (allocated blocks; redb grows its file
+    /// ahead of need, and the unused tail is sparse).
+    pub disk_bytes: u64,
     pub releases: u64,
     pub entries: u64,
     pub blobs: u64,
@@ -28,13 +31,14 @@ pub struct StoreStats {
     pub unique_bytes: u64,
     /// Bytes of distinct chunks as stored (compressed where that helped).
     pub stored_bytes: u64,
-    /// Everything in the file that is not chunk data: records, indexes, free pages.
+    /// Disk bytes that are not chunk data: records, indexes, segment directories and
+    /// slack, free pages.
     pub overhead_bytes: u64,
     /// logical / unique.
     pub dedup_ratio: f64,
     /// unique / stored.
     pub compression_ratio: f64,
-    /// logical / file size.
+    /// logical / disk bytes.
     pub total_ratio: f64,
     pub chunk_params: ChunkParams,
     pub zstd_level: i32,
@@ -78,27 +82,24 @@ pub fn stats(store: &Store) -> Result<StatsReport> {
         stored += loc.stored_len as u64;
         raw_len.insert(key8(k.value()), loc.raw_len);
     }
-    let mut segment_bytes = 0u64;
-    for row in snap.segment_info.iter()? {
-        let (_, v) = row?;
-        if let Ok(i) = SegmentInfo::decode(v.value()) {
-            segment_bytes += i.value_len as u64;
-        }
-    }
     let per_release = sharing(&snap, &releases, &raw_len)?;
     let logical: u64 = releases.iter().map(|r| r.record.counts.logical_bytes).sum();
     let entries: u64 = releases
         .iter()
         .map(|r| r.record.counts.files + r.record.counts.dirs + r.record.counts.symlinks)
         .sum();
-    let file_bytes = std::fs::metadata(store.path())
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let (file_bytes, disk_bytes) = std::fs::metadata(store.path())
+        .map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.len(), m.blocks() * 512)
+        })
+        .unwrap_or((0, 0));
     let meta = store.meta();
     Ok(StatsReport {
         store: StoreStats {
             path: store.path().display().to_string(),
             file_bytes,
+            disk_bytes,
             releases: releases.len() as u64,
             entries,
             blobs: snap.blobs.len()?,
@@ -107,10 +108,10 @@ pub fn stats(store: &Store) -> Result<StatsReport> {
             logical_bytes: logical,
             unique_bytes: unique,
             stored_bytes: stored,
-            overhead_bytes: file_bytes.saturating_sub(segment_bytes),
+            overhead_bytes: disk_bytes.saturating_sub(stored),
             dedup_ratio: ratio(logical, unique),
             compression_ratio: ratio(unique, stored),
-            total_ratio: ratio(logical, file_bytes),
+            total_ratio: ratio(logical, disk_bytes),
             chunk_params: meta.chunk,
             zstd_level: meta.zstd_level,
         },

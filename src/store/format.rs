@@ -536,10 +536,9 @@ pub fn parse_segment(b: &[u8]) -> Result<(&[u8], Vec<SegmentDirEntry>), DecodeEr
     Ok((&b[..data_end], dir))
 }
 
-/// Appends the directory and trailer to a segment's data.
-pub fn finish_segment(data: &[u8], dir: &[SegmentDirEntry]) -> Vec<u8> {
-    let mut e = Enc::with_capacity(data.len() + dir.len() * SEGMENT_DIR_RECORD + 8);
-    e.raw(data);
+/// The directory and trailer that follow a segment's data.
+pub fn segment_trailer(dir: &[SegmentDirEntry]) -> Vec<u8> {
+    let mut e = Enc::with_capacity(dir.len() * SEGMENT_DIR_RECORD + 8);
     for d in dir {
         e.hash(&d.id.0)
             .u32(d.offset)
@@ -549,6 +548,13 @@ pub fn finish_segment(data: &[u8], dir: &[SegmentDirEntry]) -> Vec<u8> {
     }
     e.u32(dir.len() as u32).raw(SEGMENT_MAGIC);
     e.finish()
+}
+
+/// A whole segment value: data, then directory and trailer.
+pub fn finish_segment(data: &[u8], dir: &[SegmentDirEntry]) -> Vec<u8> {
+    let mut v = data.to_vec();
+    v.extend_from_slice(&segment_trailer(dir));
+    v
 }
 
 /// Checks a release name: 1 to 128 characters from `A-Za-z0-9._-+@:`, not starting

@@ -132,12 +132,19 @@ impl SegmentPacker {
     /// Writes the open segment; call before every commit.
     pub fn flush(&mut self, t: &mut Tables) -> Result<()> {
         if self.dirty {
-            let value = finish_segment(&self.data, &self.dir);
-            t.segments.insert(self.id, value.as_slice())?;
+            // Written straight into redb's page: a segment is a megabyte, copied once.
+            let trailer = segment_trailer(&self.dir);
+            let len = self.data.len() + trailer.len();
+            {
+                let mut slot = t.segments.insert_reserve(self.id, len)?;
+                let buf = slot.as_mut();
+                buf[..self.data.len()].copy_from_slice(&self.data);
+                buf[self.data.len()..].copy_from_slice(&trailer);
+            }
             let info = SegmentInfo {
                 data_len: self.data.len() as u32,
                 chunk_count: self.dir.len() as u32,
-                value_len: value.len() as u32,
+                value_len: len as u32,
             };
             t.segment_info.insert(self.id, &info.encode()[..])?;
             self.dirty = false;

@@ -1,0 +1,80 @@
+//! A flipped byte in the store is found by fsck with the right release and path, and
+//! extract and cat refuse to hand out wrong bytes.
+
+use std::fs;
+
+use custody::ops::demo::make_release_one;
+
+use crate::common::*;
+
+/// Flips a byte at every place `needle` occurs in the file; returns how many.
+fn flip_everywhere(file: &std::path::Path, needle: &[u8], delta: usize) -> usize {
+    let mut data = fs::read(file).unwrap();
+    let mut hits = Vec::new();
+    let mut i = 0;
+    while let Some(pos) = data[i..].windows(needle.len()).position(|w| w == needle) {
+        hits.push(i + pos);
+        i += pos + 1;
+    }
+    for h in &hits {
+        data[h + delta] ^= 0x20;
+    }
+    fs::write(file, data).unwrap();
+    hits.len()
+}
+
+#[test]
+fn flipped_byte_is_found_and_never_extracted() {
+    let s = Scratch::new();
+    let r1 = s.path().join("r1");
+    make_release_one(&r1).unwrap();
+    s.init();
+    s.ok(&["ingest", r1.to_str().unwrap(), "--release", "r1"]);
+    assert_eq!(code(&s.run(&["fsck", "--read-data"])), 0);
+
+    // Photos are incompressible, so their bytes sit verbatim in the store file.
+    let victim = "chicagochiefs/images/photo.jpg";
+    let original = fs::read(r1.join(victim)).unwrap();
+    let n = flip_everywhere(&s.store(), &original[70_000..70_064], 10);
+    assert!(n >= 1, "photo bytes not found in the store");
+
+    let o = s.run(&["fsck", "--read-data"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("affects r1:{victim}")), "{out}");
+    assert!(out.contains("damaged releases: r1"), "{out}");
+    let j = s.json_any(&["fsck", "--read-data"]);
+    let p = &j["problems"][0];
+    assert_eq!(p["kind"], "damaged_chunk");
+    assert_eq!(p["affected"][0]["path"], victim);
+
+    let dest = s.path().join("out");
+    let o = s.run(&["extract", "r1", "--to", dest.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains(victim), "{}", stderr(&o));
+    assert!(!dest.join(victim).exists(), "damaged file was written");
+    let leftovers: Vec<_> = fs::read_dir(dest.join("chicagochiefs/images"))
+        .map(|d| d.count())
+        .into_iter()
+        .collect();
+    assert!(
+        leftovers.iter().all(|&n| n == 0),
+        "temporary files left behind"
+    );
+
+    let o = s.run(&["cat", "r1", victim]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        original.starts_with(&o.stdout),
+        "cat wrote bytes that are not the file's"
+    );
+    assert!(o.stdout.len() < original.len());
+
+    // Other files are still fine.
+    let ok = s
+        .cmd()
+        .args(["cat", "r1", "austinrtcc/images/photo.jpg"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+}
