@@ -10,6 +10,7 @@ pub mod chunking;
 pub mod codec;
 pub mod error;
 pub mod id;
+pub mod manifest;
 pub mod ops;
 pub mod paths;
 pub mod progress;

@@ -6,13 +6,18 @@ mod demo;
 mod extract;
 mod fsck;
 mod hash;
+mod head;
 mod ingest;
 mod init;
+mod log;
 mod ls;
+mod manifest;
 mod output;
 mod progress;
+mod prove;
 mod releases;
 mod stats;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +28,8 @@ use custody::store::{STORE_ENV, Store, default_store_path};
 use custody::{Error, Result};
 
 /// Exit codes (docs/CLI.md): 0 success; 1 the check ran and found a problem (fsck
-/// damage); 2 error; 3 ingest finished but some files could not be read.
+/// damage, a proof nothing anchors); 2 error (including a proof that fails); 3 ingest
+/// finished but some files could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,
@@ -83,6 +89,23 @@ pub enum Command {
     Stats,
     /// Print BLAKE3 content ids of files, as b3sum does.
     Hash(hash::Args),
+    /// Write an inclusion proof: this entry (or content) is in the release.
+    Prove(prove::ProveArgs),
+    /// Write an absence proof: no entry of the release has this content.
+    ProveAbsent(prove::AbsentArgs),
+    /// Check a proof or exported manifest, without a store.
+    VerifyProof(verify::Args),
+    /// Export a release's manifest.
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCmd),
+    /// The release log: every release head, in order.
+    Log(log::Args),
+    /// Signer keys for release heads.
+    #[command(subcommand)]
+    Key(head::KeyCmd),
+    /// Signed release heads.
+    #[command(subcommand)]
+    Head(head::HeadCmd),
     /// Run the whole job on generated sample data in a temporary directory.
     Demo(demo::Args),
 }
@@ -124,6 +147,13 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Fsck(a) => fsck::run(&ctx, a),
         Command::Stats => stats::run(&ctx),
         Command::Hash(a) => hash::run(&ctx, a),
+        Command::Prove(a) => prove::run(&ctx, a),
+        Command::ProveAbsent(a) => prove::run_absent(&ctx, a),
+        Command::VerifyProof(a) => verify::run(&ctx, a),
+        Command::Manifest(c) => manifest::run(&ctx, c),
+        Command::Log(a) => log::run(&ctx, a),
+        Command::Key(c) => head::run_key(&ctx, c),
+        Command::Head(c) => head::run_head(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, a),
     }
 }

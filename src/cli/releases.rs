@@ -23,16 +23,17 @@ pub fn run(ctx: &Ctx) -> Result<Exit> {
             .unwrap_or(4)
             .max(4);
         s += &format!(
-            "{:w$}  {:20}  {:>9}  {:>10}  PARENT\n",
-            "NAME", "CREATED", "FILES", "SIZE"
+            "{:w$}  {:20}  {:>9}  {:>10}  {:16}  PARENT\n",
+            "NAME", "CREATED", "FILES", "SIZE", "ROOT"
         );
         for x in &r.releases {
             s += &format!(
-                "{:w$}  {:20}  {:>9}  {:>10}  {}\n",
+                "{:w$}  {:20}  {:>9}  {:>10}  {:16}  {}\n",
                 x.name,
                 x.created,
                 count(x.counts.files),
                 bytes(x.counts.logical_bytes),
+                &x.root[..16],
                 x.parent.as_deref().unwrap_or("-")
             );
         }

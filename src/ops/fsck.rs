@@ -46,6 +46,9 @@ pub enum ProblemKind {
     Orphan,
     /// A segment is damaged or inconsistent with its size record.
     BadSegment,
+    /// A release's recomputed Merkle root, tree nodes or log head disagree with
+    /// what is recorded.
+    RootMismatch,
     /// The database itself could not be read.
     Database,
 }
@@ -233,6 +236,7 @@ fn check_all(
     }
 
     check_entries(snap, &committed, &pending, report, f)?;
+    check_trees(snap, &committed, f)?;
     check_content_index(snap, &committed, &pending, f)?;
     let infos = check_segments_info(snap, f)?;
     check_chunks(snap, &infos, report, f)?;
@@ -372,6 +376,57 @@ fn check_entries(
                 ),
             );
         }
+    }
+    Ok(())
+}
+
+/// Each release's Merkle root is recomputed from its entries and compared with the
+/// recorded root, its stored tree nodes, and its head in the release log.
+fn check_trees(
+    snap: &Snapshot,
+    committed: &HashMap<u32, (String, ReleaseRecord)>,
+    f: &mut Findings,
+) -> Result<()> {
+    let mut by_log: BTreeMap<u64, &str> = BTreeMap::new();
+    for (id, (name, rec)) in committed {
+        for p in crate::store::tree::check(snap, *id, &rec.root, rec.entries())? {
+            f.add(ProblemKind::RootMismatch, format!("release {name:?}"), p);
+        }
+        if let Some(other) = by_log.insert(rec.log_index, name) {
+            f.add(
+                ProblemKind::IndexMismatch,
+                format!("release {name:?}"),
+                format!("shares log position {} with {other:?}", rec.log_index),
+            );
+        }
+        match snap.log.get(rec.log_index)? {
+            None => f.add(
+                ProblemKind::IndexMismatch,
+                format!("release {name:?}"),
+                format!("its head is not in the release log at {}", rec.log_index),
+            ),
+            Some(v) => match ReleaseHead::decode(v.value()) {
+                Ok(h) if h.name == *name && h.root == rec.root && h.entries == rec.entries() => {}
+                Ok(_) => f.add(
+                    ProblemKind::RootMismatch,
+                    format!("release {name:?}"),
+                    "its head in the release log has another name, root or size",
+                ),
+                Err(e) => f.add(
+                    ProblemKind::BadRecord,
+                    format!("release log head {}", rec.log_index),
+                    e.to_string(),
+                ),
+            },
+        }
+    }
+    let log_len = snap.log.len()?;
+    if log_len != committed.len() as u64 {
+        f.add(
+            ProblemKind::IndexMismatch,
+            "release log",
+            format!("{log_len} heads for {} releases", committed.len()),
+        );
     }
     Ok(())
 }

@@ -881,12 +881,43 @@ fn finish_release(
     counts.new_raw_bytes = rec.new_raw_bytes;
     counts.new_stored_bytes = rec.new_stored_bytes;
     counts.skipped = skipped(sh);
+    let tree = crate::store::tree::build(txn, rec.id)?;
+    let entries = counts.files + counts.dirs + counts.symlinks;
+    if tree.size != entries {
+        return Err(Error::Damaged(format!(
+            "release {name}: {entries} entries but {} manifest leaves",
+            tree.size
+        )));
+    }
+    let parent_root = match &rec.parent {
+        Some(p) => release_in_txn(txn, p)?.map(|r| r.root).unwrap_or([0; 32]),
+        None => [0; 32],
+    };
+    let created_ns = now_ns();
+    let log_index = {
+        let mut log = txn.open_table(LOG)?;
+        let next = match log.last()? {
+            Some((k, _)) => k.value() + 1,
+            None => 0,
+        };
+        let head = ReleaseHead {
+            name: name.to_string(),
+            root: tree.root,
+            entries,
+            parent_root,
+            created_ns,
+        };
+        log.insert(next, head.encode().as_slice())?;
+        next
+    };
     let release = ReleaseRecord {
         id: rec.id,
-        created_ns: now_ns(),
+        created_ns,
         parent: rec.parent.clone(),
         source: rec.source.clone(),
         counts,
+        root: tree.root,
+        log_index,
     };
     txn.open_table(RELEASES)?
         .insert(name, release.encode().as_slice())?;

@@ -15,6 +15,12 @@ pub struct ReleaseInfo {
     pub created: String,
     pub parent: Option<String>,
     pub source: String,
+    /// Merkle root of the release's manifest, hex.
+    pub root: String,
+    /// Leaves in the manifest (one per entry).
+    pub entries: u64,
+    /// Position of the release's head in the release log.
+    pub log_index: u64,
     #[serde(flatten)]
     pub counts: ReleaseCounts,
 }
@@ -27,6 +33,9 @@ impl From<&Release> for ReleaseInfo {
             created: rfc3339(r.record.created_ns),
             parent: r.record.parent.clone(),
             source: escape_bytes(&r.record.source),
+            root: hex::encode(r.record.root),
+            entries: r.record.entries(),
+            log_index: r.record.log_index,
             counts: r.record.counts,
         }
     }

@@ -35,6 +35,8 @@ pub const RELEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("release
 pub const INGESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("ingests");
 pub const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
 pub const BY_CONTENT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("by_content");
+pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+pub const SIGNED_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("signed_heads");
 
 /// Keys of the meta table.
 pub mod meta_key {
@@ -326,6 +328,17 @@ pub struct ReleaseRecord {
     /// The ingested directory, as bytes.
     pub source: Vec<u8>,
     pub counts: ReleaseCounts,
+    /// Merkle root of the release's manifest (docs/PROOFS.md).
+    pub root: [u8; 32],
+    /// Position of this release's head in the release log.
+    pub log_index: u64,
+}
+
+impl ReleaseRecord {
+    /// Leaves in the release's manifest: one per entry.
+    pub fn entries(&self) -> u64 {
+        self.counts.files + self.counts.dirs + self.counts.symlinks
+    }
 }
 
 impl ReleaseRecord {
@@ -343,7 +356,9 @@ impl ReleaseRecord {
             .u64(c.new_chunks)
             .u64(c.new_raw_bytes)
             .u64(c.new_stored_bytes)
-            .u64(c.skipped);
+            .u64(c.skipped)
+            .hash(&self.root)
+            .u64(self.log_index);
         e.finish()
     }
 
@@ -363,6 +378,8 @@ impl ReleaseRecord {
             new_stored_bytes: d.u64()?,
             skipped: d.u64()?,
         };
+        let root = d.hash()?;
+        let log_index = d.u64()?;
         d.end()?;
         Ok(Self {
             id,
@@ -370,7 +387,57 @@ impl ReleaseRecord {
             parent,
             source,
             counts,
+            root,
+            log_index,
         })
+    }
+}
+
+/// Version byte of a release head (`HEAD_VERSION`).
+pub const HEAD_VERSION: u8 = 1;
+
+/// A release head: a leaf of the release log (value of LOG, keyed by position).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseHead {
+    pub name: String,
+    pub root: [u8; 32],
+    pub entries: u64,
+    /// The parent's root, or all zeros when there is no parent.
+    pub parent_root: [u8; 32],
+    pub created_ns: i64,
+}
+
+impl ReleaseHead {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::new();
+        e.u8(HEAD_VERSION)
+            .bytes16(self.name.as_bytes())
+            .hash(&self.root)
+            .u64(self.entries)
+            .hash(&self.parent_root)
+            .i64(self.created_ns);
+        e.finish()
+    }
+
+    pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
+        let mut d = Dec::new(b);
+        let v = d.u8()?;
+        if v != HEAD_VERSION {
+            return Err(DecodeError::Unknown {
+                what: "release head version",
+                value: v as u64,
+            });
+        }
+        let name = decode_name(d.bytes16()?)?.ok_or(DecodeError::Invalid("empty release name"))?;
+        let h = Self {
+            name,
+            root: d.hash()?,
+            entries: d.u64()?,
+            parent_root: d.hash()?,
+            created_ns: d.i64()?,
+        };
+        d.end()?;
+        Ok(h)
     }
 }
 
@@ -629,7 +696,7 @@ mod tests {
 
         #[test]
         fn release_round_trips(id: u32, created: i64, parent in proptest::option::of("[a-z0-9]{1,20}"), source in proptest::collection::vec(any::<u8>(), 0..50), files: u64, bytes: u64) {
-            let r = ReleaseRecord { id, created_ns: created, parent, source, counts: ReleaseCounts { files, logical_bytes: bytes, ..Default::default() } };
+            let r = ReleaseRecord { id, created_ns: created, parent, source, counts: ReleaseCounts { files, logical_bytes: bytes, ..Default::default() }, root: [7; 32], log_index: files };
             prop_assert_eq!(ReleaseRecord::decode(&r.encode()).unwrap(), r);
         }
 
@@ -643,6 +710,7 @@ mod tests {
             let _ = parse_segment(&b);
             let _ = decode_content_value(&b);
             let _ = SegmentInfo::decode(&b);
+            let _ = ReleaseHead::decode(&b);
             let _ = split_content_key(&b);
         }
 

@@ -6,6 +6,7 @@
 
 pub mod format;
 pub mod snapshot;
+pub mod tree;
 pub mod writer;
 
 use std::fs::{self, OpenOptions};
@@ -178,6 +179,11 @@ impl Store {
             txn.open_table(INGESTS)?;
             txn.open_table(ENTRIES)?;
             txn.open_table(BY_CONTENT)?;
+            txn.open_table(LOG)?;
+            txn.open_table(SIGNED_HEADS)?;
+            txn.open_table(tree::TREE_NODES)?;
+            txn.open_table(tree::LEAF_BLOCKS)?;
+            txn.open_table(tree::BLOCK_STARTS)?;
         }
         txn.commit()?;
         Ok(Store {

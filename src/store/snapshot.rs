@@ -60,6 +60,11 @@ pub struct Snapshot {
     pub(crate) chunks: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) segments: ReadOnlyTable<u64, &'static [u8]>,
     pub(crate) segment_info: ReadOnlyTable<u64, &'static [u8]>,
+    pub(crate) log: ReadOnlyTable<u64, &'static [u8]>,
+    pub(crate) signed_heads: ReadOnlyTable<&'static str, &'static [u8]>,
+    pub(crate) tree_nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) leaf_blocks: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) block_starts: ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
 impl Snapshot {
@@ -73,6 +78,11 @@ impl Snapshot {
             chunks: txn.open_table(CHUNKS)?,
             segments: txn.open_table(SEGMENTS)?,
             segment_info: txn.open_table(SEGMENT_INFO)?,
+            log: txn.open_table(LOG)?,
+            signed_heads: txn.open_table(SIGNED_HEADS)?,
+            tree_nodes: txn.open_table(super::tree::TREE_NODES)?,
+            leaf_blocks: txn.open_table(super::tree::LEAF_BLOCKS)?,
+            block_starts: txn.open_table(super::tree::BLOCK_STARTS)?,
             _txn: txn,
         })
     }

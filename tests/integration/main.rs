@@ -8,4 +8,5 @@ mod corruption;
 mod hash;
 mod hostile;
 mod kill_resume;
+mod proofs_doc;
 mod roundtrip;
