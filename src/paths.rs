@@ -36,6 +36,8 @@ pub enum PathError {
     TooLong,
     #[error("bad escape in path at byte {0}")]
     BadEscape(usize),
+    #[error("path is not escaped canonically (printable UTF-8 as is, other bytes as \\xNN)")]
+    NotCanonical,
 }
 
 impl EntryPath {
@@ -122,9 +124,15 @@ impl EntryPath {
         escape_bytes(&self.0)
     }
 
-    /// Parses the escaped text form and validates the result.
+    /// Parses the escaped text form and validates the result. Only the canonical
+    /// escaping is accepted (`a`, never `\x61`), so a path has exactly one text form
+    /// and no byte of a proof or manifest can change without changing what it says.
     pub fn parse_escaped(s: &str) -> Result<Self, PathError> {
-        Self::new(unescape_bytes(s)?)
+        let p = Self::new(unescape_bytes(s)?)?;
+        if p.escaped() != s {
+            return Err(PathError::NotCanonical);
+        }
+        Ok(p)
     }
 }
 

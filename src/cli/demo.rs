@@ -94,6 +94,18 @@ fn text(r: &DemoReport, kept: bool) -> String {
         st.compression_ratio,
         bytes(st.disk_bytes)
     );
+    s += &format!(
+        "$ custody key generate newsroom.example/leaks && custody head sign leak-r2 --key newsroom.key\n  verifier key: {}\n",
+        r.vkey
+    );
+    s += &format!(
+        "$ custody prove leak-r2 austinrtcc/roster.csv -o roster.proof   # {} bytes\n$ custody verify-proof roster.proof --file leak/r2/austinrtcc/roster.csv --vkey ...\n  VERIFIED: {}\n",
+        r.proof_bytes, r.inclusion
+    );
+    s += &format!(
+        "$ custody prove-absent leak-r2 --hash <b3 of r1's roster.csv> -o absent.proof && custody verify-proof absent.proof --file leak/r1/austinrtcc/roster.csv --vkey ...\n  VERIFIED: {}\n",
+        r.absence
+    );
     s += if kept {
         "\nKept the demo directory; point CUSTODY_STORE at its store.redb to explore.\n"
     } else {

@@ -76,6 +76,7 @@ fn text(r: &IngestReport) -> String {
             .map(|c| format!(" (cache: {c})"))
             .unwrap_or_default()
     );
+    s += &format!("  root {} ({:.2} s)\n", r.root, r.root_secs);
     if r.resumed {
         s += "  resumed an interrupted ingest\n";
     }

@@ -12,11 +12,14 @@ use serde::Serialize;
 
 use crate::chunking::ChunkParams;
 use crate::error::{Error, IoContext, Result};
+use crate::manifest::proof::Anchor;
 use crate::ops::extract::{ExtractOptions, ExtractReport, extract};
 use crate::ops::fsck::{FsckReport, fsck};
 use crate::ops::ingest::{IngestOptions, IngestReport, ingest};
 use crate::ops::ls::{LsReport, ls};
+use crate::ops::prove::{Target, prove, prove_absent};
 use crate::ops::stats::{StatsReport, stats};
+use crate::ops::verify::verify_file;
 use crate::progress::Progress;
 use crate::store::{DEFAULT_ZSTD_LEVEL, Store};
 
@@ -270,6 +273,13 @@ pub struct DemoReport {
     pub extract_matches: bool,
     pub fsck: FsckReport,
     pub stats: StatsReport,
+    /// The verifier key of the demo's signing key.
+    pub vkey: String,
+    /// What verifying an inclusion proof of the edited CSV (with the file) proved.
+    pub inclusion: String,
+    /// What verifying an absence proof of r1's original CSV in r2 proved.
+    pub absence: String,
+    pub proof_bytes: usize,
 }
 
 /// Runs the walkthrough in `dir` (which should be empty).
@@ -319,7 +329,36 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
     let extract_matches = compare_trees(&src1, &out)?.is_none();
     let fsck = fsck(&store, true, progress)?;
     let stats = stats(&store)?;
-    if !cat_matches || !extract_matches || !fsck.is_clean() {
+
+    // Provenance: sign r2's head, prove the edited CSV is in r2, and prove r1's
+    // version of it is not; both checked with no store, as a third party would.
+    let key_path = dir.join("newsroom.key");
+    let key = crate::ops::head::generate_key("newsroom.example/leaks", &key_path)?;
+    let signer = crate::ops::head::load_signer(&key_path)?;
+    crate::ops::head::sign_head(&store, "leak-r2", &signer, None)?;
+    let anchor = Anchor {
+        keys: vec![crate::ops::head::load_verifier(&key.vkey)?],
+        root: None,
+    };
+    let proof = prove(&store, "leak-r2", Target::Path("austinrtcc/roster.csv"))?.encode();
+    let proof_path = dir.join("roster.proof");
+    fs::write(&proof_path, &proof).ctx(&proof_path, "write")?;
+    let inclusion = verify_file(&proof_path, &anchor, Some(&roster))?;
+    let old = src1.join("austinrtcc/roster.csv");
+    let old_hash = crate::ops::hash::hash_file(&old)?;
+    let absent_path = dir.join("old-roster-absent.proof");
+    fs::write(
+        &absent_path,
+        prove_absent(&store, "leak-r2", old_hash)?.encode(),
+    )
+    .ctx(&absent_path, "write")?;
+    let absence = verify_file(&absent_path, &anchor, Some(&old))?;
+    if !cat_matches
+        || !extract_matches
+        || !fsck.is_clean()
+        || !inclusion.anchored()
+        || !absence.anchored()
+    {
         return Err(Error::Invalid(
             "demo: what came back out of the store differs from what went in".into(),
         ));
@@ -335,5 +374,9 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
         extract_matches,
         fsck,
         stats,
+        vkey: key.vkey,
+        inclusion: inclusion.statement().to_string(),
+        absence: absence.statement().to_string(),
+        proof_bytes: proof.len(),
     })
 }

@@ -847,3 +847,73 @@ fn push_limited(
         affected_total: total,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunking::ChunkParams;
+    use crate::ops::ingest::{IngestOptions, ingest};
+    use crate::progress::Silent;
+    use crate::store::tree::{TREE_NODES, node_key};
+
+    fn store_with_600_entries() -> (tempfile::TempDir, Store, u32) {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        for i in 0..600 {
+            std::fs::write(src.join(format!("f{i:03}")), format!("content {i}\n")).unwrap();
+        }
+        let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
+        let opts = IngestOptions {
+            source: src,
+            release: "r".into(),
+            parent: None,
+            reread: false,
+        };
+        let id = ingest(&store, &opts, &Silent).unwrap().release_id;
+        (t, store, id)
+    }
+
+    #[test]
+    fn a_damaged_tree_node_is_found() {
+        let (_t, store, id) = store_with_600_entries();
+        assert!(fsck(&store, false, &Silent).unwrap().is_clean());
+        let txn = store.begin_write().unwrap();
+        txn.open_table(TREE_NODES)
+            .unwrap()
+            .insert(&node_key(id, 8, 1)[..], &[7u8; 32][..])
+            .unwrap();
+        txn.commit().unwrap();
+        let r = fsck(&store, false, &Silent).unwrap();
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::RootMismatch && p.detail.contains("tree node 8/1")),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn a_rewritten_release_root_is_found() {
+        let (_t, store, _) = store_with_600_entries();
+        let txn = store.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(RELEASES).unwrap();
+            let mut rec = ReleaseRecord::decode(t.get("r").unwrap().unwrap().value()).unwrap();
+            rec.root[0] ^= 1;
+            t.insert("r", rec.encode().as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+        let r = fsck(&store, false, &Silent).unwrap();
+        let details: Vec<&str> = r.problems.iter().map(|p| p.detail.as_str()).collect();
+        assert!(
+            details.iter().any(|d| d.contains("recomputed root")),
+            "{details:?}"
+        );
+        assert!(
+            details.iter().any(|d| d.contains("release log")),
+            "{details:?}"
+        );
+    }
+}

@@ -84,6 +84,10 @@ pub struct IngestReport {
     pub bytes_read: u64,
     /// Chunks stored by this run (the release's `new_chunks` also counts killed runs).
     pub chunks_stored_now: u64,
+    /// Merkle root of the release's manifest, hex.
+    pub root: String,
+    /// Seconds spent computing the root and storing the tree in the final commit.
+    pub root_secs: f64,
     pub issues: Vec<WalkIssue>,
     pub elapsed_secs: f64,
 }
@@ -331,6 +335,8 @@ pub fn ingest(
         files_read: shared.files_read.into_inner(),
         bytes_read: shared.bytes_read.into_inner(),
         chunks_stored_now: totals.chunks_now,
+        root: hex::encode(totals.root),
+        root_secs: totals.root_secs,
         issues,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
@@ -727,6 +733,8 @@ fn chunk_file(
 struct Totals {
     counts: ReleaseCounts,
     chunks_now: u64,
+    root: [u8; 32],
+    root_secs: f64,
 }
 
 /// The single writer: takes messages, packs chunks, commits in batches, and commits
@@ -748,6 +756,7 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
         };
         let mut finished = false;
         let mut closed = false;
+        let mut built = None;
         let step = (|| -> Result<()> {
             let mut t = Tables::open(&txn)?;
             let packer = match &mut packer {
@@ -821,7 +830,7 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
             packer.flush(&mut t)?;
             drop(t);
             if finished {
-                finish_release(&txn, name, &ingest_rec, counts, sh)?;
+                built = Some(finish_release(&txn, name, &ingest_rec, counts, sh)?);
             } else {
                 txn.open_table(INGESTS)?
                     .insert(name, ingest_rec.encode().as_slice())?;
@@ -845,7 +854,13 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
             counts.new_raw_bytes = ingest_rec.new_raw_bytes;
             counts.new_stored_bytes = ingest_rec.new_stored_bytes;
             counts.skipped = skipped(sh);
-            return Ok(Some(Totals { counts, chunks_now }));
+            let (root, root_secs) = built.unwrap_or(([0; 32], 0.0));
+            return Ok(Some(Totals {
+                counts,
+                chunks_now,
+                root,
+                root_secs,
+            }));
         }
         if closed {
             return Ok(None);
@@ -868,7 +883,7 @@ fn finish_release(
     rec: &IngestRecord,
     mut counts: ReleaseCounts,
     sh: &Shared,
-) -> Result<()> {
+) -> Result<([u8; 32], f64)> {
     if !rec.stale_ids.is_empty() {
         let mut entries = txn.open_table(ENTRIES)?;
         let mut by_content = txn.open_table(BY_CONTENT)?;
@@ -881,7 +896,9 @@ fn finish_release(
     counts.new_raw_bytes = rec.new_raw_bytes;
     counts.new_stored_bytes = rec.new_stored_bytes;
     counts.skipped = skipped(sh);
+    let tree_started = Instant::now();
     let tree = crate::store::tree::build(txn, rec.id)?;
+    let root_secs = tree_started.elapsed().as_secs_f64();
     let entries = counts.files + counts.dirs + counts.symlinks;
     if tree.size != entries {
         return Err(Error::Damaged(format!(
@@ -922,5 +939,5 @@ fn finish_release(
     txn.open_table(RELEASES)?
         .insert(name, release.encode().as_slice())?;
     txn.open_table(INGESTS)?.remove(name)?;
-    Ok(())
+    Ok((tree.root, root_secs))
 }

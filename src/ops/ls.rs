@@ -56,7 +56,10 @@ pub fn parse_user_path(p: Option<&str>) -> Result<EntryPath> {
     if p.is_empty() || p == "." {
         return Ok(EntryPath::default());
     }
-    EntryPath::parse_escaped(p).map_err(|e| Error::Invalid(format!("bad path {p:?}: {e}")))
+    // People type paths: accept any valid escaping, not only the canonical one.
+    crate::paths::unescape_bytes(p)
+        .and_then(EntryPath::new)
+        .map_err(|e| Error::Invalid(format!("bad path {p:?}: {e}")))
 }
 
 pub fn ls(store: &Store, release: &str, path: Option<&str>, recursive: bool) -> Result<LsReport> {

@@ -9,4 +9,5 @@ mod hash;
 mod hostile;
 mod kill_resume;
 mod proofs_doc;
+mod provenance;
 mod roundtrip;
