@@ -170,7 +170,7 @@ impl WindowChunker {
         self.read
     }
 
-    fn fill(&mut self, r: &mut impl Read) -> io::Result<()> {
+    fn fill(&mut self, r: &mut (impl Read + ?Sized)) -> io::Result<()> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.len, 0);
             self.len -= self.start;
@@ -191,7 +191,7 @@ impl WindowChunker {
     }
 
     /// The next run of chunks, or `None` at the end of the stream.
-    pub fn next_window(&mut self, r: &mut impl Read) -> io::Result<Option<Window<'_>>> {
+    pub fn next_window(&mut self, r: &mut (impl Read + ?Sized)) -> io::Result<Option<Window<'_>>> {
         self.fill(r)?;
         if self.start == self.len {
             return Ok(None);

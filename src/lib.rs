@@ -6,6 +6,8 @@
 //! a release whose entries commit last. Every command is a function in [`ops`] that
 //! returns a typed report; nothing in the library prints.
 
+pub mod alter;
+pub mod archive;
 pub mod chunking;
 pub mod codec;
 pub mod error;
@@ -14,6 +16,7 @@ pub mod manifest;
 pub mod ops;
 pub mod paths;
 pub mod progress;
+pub mod sketch;
 pub mod store;
 pub mod timefmt;
 pub mod walk;

@@ -114,6 +114,8 @@ pub enum IssueKind {
     Changed,
     /// The store's own file, inside the tree being ingested.
     StoreFile,
+    /// An archive whose members could not be indexed safely; stored as a plain file.
+    ArchiveOpaque,
 }
 
 impl IssueKind {

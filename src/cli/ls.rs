@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
         let suffix = match e.kind {
             EntryKind::Dir => "/".to_string(),
             EntryKind::Symlink => format!(" -> {}", e.target.as_deref().unwrap_or("")),
-            EntryKind::File => String::new(),
+            EntryKind::File | EntryKind::Member => String::new(),
         };
         let hash = if a.hash {
             format!("{:64}  ", e.blob.as_deref().unwrap_or("-"))

@@ -1,12 +1,15 @@
 //! The command-line front end: clap arguments, one file per command, text or JSON
 //! output. All work happens in the library.
 
+mod audit;
 mod cat;
 mod demo;
+mod diff;
 mod extract;
 mod fsck;
 mod hash;
 mod head;
+mod identify;
 mod ingest;
 mod init;
 mod log;
@@ -18,6 +21,7 @@ mod prove;
 mod releases;
 mod stats;
 mod verify;
+mod verify_report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +93,15 @@ pub enum Command {
     Stats,
     /// Print BLAKE3 content ids of files, as b3sum does.
     Hash(hash::Args),
+    /// Say whether claimed files are exact copies, altered copies, or unknown.
+    Identify(identify::Args),
+    /// Check an alteration report: the original, edited as it says, is the claim.
+    VerifyReport(verify_report::Args),
+    /// What changed between two releases.
+    Diff(diff::Args),
+    /// Check a mirror against a release (or a manifest): what is matched, moved,
+    /// missing, altered, corrupt or extra.
+    Audit(audit::Args),
     /// Write an inclusion proof: this entry (or content) is in the release.
     Prove(prove::ProveArgs),
     /// Write an absence proof: no entry of the release has this content.
@@ -147,6 +160,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Fsck(a) => fsck::run(&ctx, a),
         Command::Stats => stats::run(&ctx),
         Command::Hash(a) => hash::run(&ctx, a),
+        Command::Identify(a) => identify::run(&ctx, a),
+        Command::VerifyReport(a) => verify_report::run(&ctx, a),
+        Command::Diff(a) => diff::run(&ctx, a),
+        Command::Audit(a) => audit::run(&ctx, a),
         Command::Prove(a) => prove::run(&ctx, a),
         Command::ProveAbsent(a) => prove::run_absent(&ctx, a),
         Command::VerifyProof(a) => verify::run(&ctx, a),

@@ -118,12 +118,8 @@ fn parse_leaf(line: &[u8], n: usize) -> Result<Leaf, VerifyError> {
         return Err(err(n, "size is not a number"));
     }
     let size = size.parse().map_err(|_| err(n, "size is not a number"))?;
-    let kind = match kind {
-        "file" => EntryKind::File,
-        "dir" => EntryKind::Dir,
-        "symlink" => EntryKind::Symlink,
-        other => return Err(err(n, format!("unknown kind {other:?}"))),
-    };
+    let kind =
+        EntryKind::from_name(kind).ok_or_else(|| err(n, format!("unknown kind {kind:?}")))?;
     let path = EntryPath::parse_escaped(path).map_err(|e| err(n, format!("bad path: {e}")))?;
     Ok(Leaf {
         kind,
@@ -151,9 +147,28 @@ fn header(
 /// Reads a manifest, recomputes its root from every leaf, and checks it against the
 /// checkpoint and the anchor. `claim` is a content hash to look for.
 pub fn verify_manifest(
+    r: impl BufRead,
+    anchor: &Anchor,
+    claim: Option<[u8; 32]>,
+) -> Result<VerifiedManifest, VerifyError> {
+    verify_manifest_with(r, anchor, claim, &mut |_| {})
+}
+
+/// Reads every leaf of a manifest, checking its order and its root against its own
+/// checkpoint (not anchored: the caller decides whom to trust).
+pub fn read_leaves(
+    r: impl BufRead,
+    on_leaf: &mut dyn FnMut(&Leaf),
+) -> Result<VerifiedManifest, VerifyError> {
+    verify_manifest_with(r, &Anchor::default(), None, on_leaf)
+}
+
+/// [`verify_manifest`], handing each leaf to `on_leaf` as it is read.
+pub fn verify_manifest_with(
     mut r: impl BufRead,
     anchor: &Anchor,
     claim: Option<[u8; 32]>,
+    on_leaf: &mut dyn FnMut(&Leaf),
 ) -> Result<VerifiedManifest, VerifyError> {
     let mut buf = Vec::new();
     let mut n = 1;
@@ -189,6 +204,7 @@ pub fn verify_manifest(
             claim_paths.push((i, leaf.path.clone()));
         }
         b.push(leaf.hash_leaf(), |_, _, _| {});
+        on_leaf(&leaf);
         prev = Some(leaf);
     }
     n += 1;

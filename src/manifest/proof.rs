@@ -256,12 +256,7 @@ fn b64_32(s: &str) -> Option<[u8; 32]> {
 }
 
 fn parse_kind(s: &str) -> Option<EntryKind> {
-    match s {
-        "file" => Some(EntryKind::File),
-        "dir" => Some(EntryKind::Dir),
-        "symlink" => Some(EntryKind::Symlink),
-        _ => None,
-    }
+    EntryKind::from_name(s)
 }
 
 /// `<tag> <index> <kind> <size> <hex hash> <escaped path>` then base64 hashes.

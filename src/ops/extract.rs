@@ -141,7 +141,10 @@ pub fn extract(
                     dirs.push(e);
                 }
                 EntryKind::Symlink => links.push(e),
-                EntryKind::File => {
+                // Members come back inside their archive; one is written on its own
+                // only when asked for by name.
+                EntryKind::Member if e.path != *s => {}
+                EntryKind::File | EntryKind::Member => {
                     batch_bytes += e.record.size;
                     batch.push(e);
                     if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {

@@ -253,6 +253,8 @@ struct Tally {
     dirs: u64,
     symlinks: u64,
     bytes: u64,
+    members: u64,
+    member_bytes: u64,
     rows: u64,
 }
 
@@ -307,6 +309,10 @@ fn check_entries(
             }
             EntryKind::Dir => t.dirs += 1,
             EntryKind::Symlink => t.symlinks += 1,
+            EntryKind::Member => {
+                t.members += 1;
+                t.member_bytes += rec.size;
+            }
         }
         if let Some(blob) = rec.blob() {
             match snap.blobs.get(blob.as_bytes().as_slice())? {
@@ -365,14 +371,29 @@ fn check_entries(
     for (id, (name, rec)) in committed {
         let t = tallies.get(id).copied().unwrap_or_default();
         let c = &rec.counts;
-        if (t.files, t.dirs, t.symlinks, t.bytes) != (c.files, c.dirs, c.symlinks, c.logical_bytes)
-        {
+        let got = (
+            t.files,
+            t.dirs,
+            t.symlinks,
+            t.bytes,
+            t.members,
+            t.member_bytes,
+        );
+        let want = (
+            c.files,
+            c.dirs,
+            c.symlinks,
+            c.logical_bytes,
+            c.members,
+            c.member_bytes,
+        );
+        if got != want {
             f.add(
                 ProblemKind::CountMismatch,
                 format!("release {name:?}"),
                 format!(
-                    "record says {} files, {} dirs, {} symlinks, {} bytes; entries hold {}, {}, {}, {}",
-                    c.files, c.dirs, c.symlinks, c.logical_bytes, t.files, t.dirs, t.symlinks, t.bytes
+                    "record says {} files, {} dirs, {} symlinks, {} bytes, {} members; entries hold {}, {}, {}, {}, {}",
+                    c.files, c.dirs, c.symlinks, c.logical_bytes, c.members, t.files, t.dirs, t.symlinks, t.bytes, t.members
                 ),
             );
         }

@@ -139,6 +139,14 @@ impl Budget {
     }
 }
 
+/// A blob as a reader found it: its record and the similarity-index keys that let
+/// `identify` find it from an altered copy.
+pub(crate) struct NewBlob {
+    pub id: BlobId,
+    pub rec: BlobRecord,
+    pub keys: crate::store::similar::IndexKeys,
+}
+
 enum Msg {
     Chunk {
         id: ChunkId,
@@ -149,7 +157,7 @@ enum Msg {
     Entry {
         path: EntryPath,
         rec: EntryRecord,
-        blob: Option<(BlobId, BlobRecord)>,
+        blob: Option<NewBlob>,
     },
     /// Every item was processed: commit the release.
     Finish,
@@ -193,7 +201,7 @@ impl Msg {
             Msg::Chunk { stored, .. } => stored.capacity() as u64 + 64,
             Msg::Entry { path, rec, blob } => {
                 (path.len() + rec.target.len() + 128) as u64
-                    + blob.as_ref().map_or(0, |(_, b)| 32 * b.chunks.len() as u64)
+                    + blob.as_ref().map_or(0, |b| 32 * b.rec.chunks.len() as u64)
             }
             Msg::Finish => 0,
         }
@@ -484,18 +492,31 @@ fn process(sh: &Shared, w: &mut Worker, walked: Walked) -> Result<()> {
             }
             w.refresh(sh)?;
             if !sh.reread
-                && let Some(rec) = cached(sh, w, &item)?
+                && let Some((rec, from)) = cached(sh, w, &item)?
             {
                 sh.files_unchanged.fetch_add(1, Ordering::Relaxed);
                 sh.progress.items(1);
-                return w.send(
+                // An unchanged archive keeps the members indexed last time.
+                let members = cached_members(w, from, &item.path)?;
+                w.send(
                     sh,
                     Msg::Entry {
                         path: item.path,
                         rec,
                         blob: None,
                     },
-                );
+                )?;
+                for (path, rec) in members {
+                    w.send(
+                        sh,
+                        Msg::Entry {
+                            path,
+                            rec,
+                            blob: None,
+                        },
+                    )?;
+                }
+                return Ok(());
             }
             read_file(sh, w, &item)
         }
@@ -503,7 +524,7 @@ fn process(sh: &Shared, w: &mut Worker, walked: Walked) -> Result<()> {
 }
 
 /// The cached entry for an unchanged file: same size, mtime, ctime and inode.
-fn cached(sh: &Shared, w: &Worker, item: &WalkItem) -> Result<Option<EntryRecord>> {
+fn cached(sh: &Shared, w: &Worker, item: &WalkItem) -> Result<Option<(EntryRecord, u32)>> {
     let st = &item.stat;
     for &id in &sh.cache_ids {
         if let Some(rec) = w.snap.entry(id, item.path.as_bytes())?
@@ -513,13 +534,108 @@ fn cached(sh: &Shared, w: &Worker, item: &WalkItem) -> Result<Option<EntryRecord
             && rec.ctime_ns == st.ctime_ns
             && rec.inode == st.inode
         {
-            return Ok(Some(EntryRecord {
-                mode: st.mode,
-                ..rec
-            }));
+            return Ok(Some((
+                EntryRecord {
+                    mode: st.mode,
+                    ..rec
+                },
+                id,
+            )));
         }
     }
     Ok(None)
+}
+
+/// The member entries of the archive at `path` in release `from`.
+fn cached_members(
+    w: &Worker,
+    from: u32,
+    path: &EntryPath,
+) -> Result<Vec<(EntryPath, EntryRecord)>> {
+    let mut prefix = path.as_bytes().to_vec();
+    prefix.extend_from_slice(crate::paths::ARCHIVE_SEPARATOR);
+    let mut out = Vec::new();
+    for e in w.snap.entries_with_prefix(from, &prefix)? {
+        let e = e?;
+        if e.record.kind == EntryKind::Member {
+            out.push((e.path, e.record));
+        }
+    }
+    Ok(out)
+}
+
+/// Indexes the members of an archive just stored: each becomes an entry of its own
+/// (`archive!/member`), its content deduplicated with everything else. Any problem
+/// keeps the archive opaque: a warning, and no member entries.
+fn archive_members(
+    sh: &Shared,
+    w: &mut Worker,
+    item: &WalkItem,
+) -> Result<Vec<(EntryPath, EntryRecord, NewBlob)>> {
+    let head = {
+        let mut h = vec![0u8; 1024];
+        let n = match item
+            .open()
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut h))
+        {
+            Ok(n) => n,
+            Err(_) => return Ok(Vec::new()),
+        };
+        h.truncate(n);
+        h
+    };
+    let Some(kind) = crate::archive::detect(item.path.as_bytes(), &head) else {
+        return Ok(Vec::new());
+    };
+    let mut f = match item.open() {
+        Ok(f) => f,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut members = Vec::new();
+    let mut fatal = None;
+    let result = crate::archive::read_members(
+        &mut f,
+        kind,
+        &crate::archive::Limits::default(),
+        &mut |m, r| match chunk_file(sh, w, r) {
+            Ok(blob) => {
+                let mut p = item.path.as_bytes().to_vec();
+                p.extend_from_slice(crate::paths::ARCHIVE_SEPARATOR);
+                p.extend_from_slice(m.path.as_bytes());
+                let rec = EntryRecord {
+                    kind: EntryKind::Member,
+                    mode: m.mode,
+                    mtime_ns: m.mtime_ns,
+                    size: blob.rec.size,
+                    hash: blob.id.0,
+                    inode: 0,
+                    ctime_ns: 0,
+                    target: Vec::new(),
+                };
+                members.push((EntryPath::from_raw(p), rec, blob));
+                Ok(())
+            }
+            Err(ReadError::Io(e)) => Err(e),
+            Err(ReadError::Fatal(e)) => {
+                fatal = Some(e);
+                Err(std::io::Error::other("the store writer stopped"))
+            }
+        },
+    );
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    match result {
+        Ok(_) => Ok(members),
+        Err(p) => {
+            sh.issue(
+                &item.path,
+                IssueKind::ArchiveOpaque,
+                format!("archive kept as a plain file: {p}"),
+            );
+            Ok(Vec::new())
+        }
+    }
 }
 
 fn fstat(f: &std::fs::File) -> std::io::Result<NodeStat> {
@@ -559,7 +675,7 @@ fn read_file(sh: &Shared, w: &mut Worker, item: &WalkItem) -> Result<()> {
                 return Ok(());
             }
         };
-        let (blob_id, recipe, size) = match chunk_file(sh, w, &mut f) {
+        let blob = match chunk_file(sh, w, &mut f) {
             Ok(r) => r,
             Err(ReadError::Io(e)) => {
                 sh.issue(path, IssueKind::Unreadable, format!("read failed: {e}"));
@@ -571,7 +687,7 @@ fn read_file(sh: &Shared, w: &mut Worker, item: &WalkItem) -> Result<()> {
         let stable = after.size == before.size
             && after.mtime_ns == before.mtime_ns
             && after.ctime_ns == before.ctime_ns
-            && size == after.size;
+            && blob.rec.size == after.size;
         if !stable && attempt < READ_ATTEMPTS {
             continue;
         }
@@ -590,27 +706,33 @@ fn read_file(sh: &Shared, w: &mut Worker, item: &WalkItem) -> Result<()> {
             kind: EntryKind::File,
             mode: after.mode,
             mtime_ns: after.mtime_ns,
-            size,
-            hash: blob_id.0,
+            size: blob.rec.size,
+            hash: blob.id.0,
             inode: after.inode,
             // A changed file must not look unchanged to the next ingest's cache.
             ctime_ns: if stable { after.ctime_ns } else { i64::MIN },
             target: Vec::new(),
         };
-        return w.send(
+        let members = archive_members(sh, w, item)?;
+        w.send(
             sh,
             Msg::Entry {
                 path: path.clone(),
                 rec,
-                blob: Some((
-                    blob_id,
-                    BlobRecord {
-                        size,
-                        chunks: recipe,
-                    },
-                )),
+                blob: Some(blob),
             },
-        );
+        )?;
+        for (path, rec, blob) in members {
+            w.send(
+                sh,
+                Msg::Entry {
+                    path,
+                    rec,
+                    blob: Some(blob),
+                },
+            )?;
+        }
+        return Ok(());
     }
     Ok(())
 }
@@ -653,16 +775,19 @@ struct ChunkOut {
     raw_len: u32,
 }
 
+/// Chunks, hashes and (where new) compresses one stream, sending new chunks to the
+/// writer; returns the blob it makes.
 fn chunk_file(
     sh: &Shared,
     w: &mut Worker,
-    f: &mut std::fs::File,
-) -> std::result::Result<(BlobId, Vec<ChunkId>, u64), ReadError> {
+    f: &mut dyn std::io::Read,
+) -> std::result::Result<NewBlob, ReadError> {
     w.chunker.reset();
     let mut hasher = blake3::Hasher::new();
     let mut recipe = Vec::new();
     let mut first = true;
     let mut single: Option<ChunkId> = None;
+    let mut keys = crate::store::similar::IndexKeys::default();
     let Worker {
         snap, chunker, tx, ..
     } = w;
@@ -673,6 +798,13 @@ fn chunk_file(
             Err(e) => return Err(ReadError::Io(e)),
         };
         let whole_file = first && window.cuts.len() == 1 && window.at_end;
+        if first {
+            keys.prefix = crate::sketch::prefix_key(window.data);
+            // One chunk: too small for shared chunks to find it altered; sketch it.
+            if whole_file {
+                keys.bands = crate::sketch::band_keys(window.data);
+            }
+        }
         first = false;
         let work = |r: &std::ops::Range<usize>| -> Result<ChunkOut> {
             let data = &window.data[r.clone()];
@@ -723,11 +855,18 @@ fn chunk_file(
     }
     let size = chunker.bytes_read();
     // A file that is one chunk already has its hash: the chunk's.
-    let blob = match single {
+    let id = match single {
         Some(id) => id.as_blob(),
         None => BlobId::from(hasher.finalize()),
     };
-    Ok((blob, recipe, size))
+    Ok(NewBlob {
+        id,
+        rec: BlobRecord {
+            size,
+            chunks: recipe,
+        },
+        keys,
+    })
 }
 
 struct Totals {
@@ -803,8 +942,10 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
                         }
                     }
                     Msg::Entry { path, rec, blob } => {
-                        if let Some((id, b)) = &blob {
-                            t.put_blob(id, b)?;
+                        if let Some(b) = &blob
+                            && t.put_blob(&b.id, &b.rec)?
+                        {
+                            t.put_similar(&b.id, &b.rec, &b.keys)?;
                         }
                         match rec.kind {
                             EntryKind::File => {
@@ -813,6 +954,10 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
                             }
                             EntryKind::Dir => counts.dirs += 1,
                             EntryKind::Symlink => counts.symlinks += 1,
+                            EntryKind::Member => {
+                                counts.members += 1;
+                                counts.member_bytes += rec.size;
+                            }
                         }
                         t.put_entry(rel, path.as_bytes(), &rec)?;
                         entries += 1;
@@ -899,7 +1044,7 @@ fn finish_release(
     let tree_started = Instant::now();
     let tree = crate::store::tree::build(txn, rec.id)?;
     let root_secs = tree_started.elapsed().as_secs_f64();
-    let entries = counts.files + counts.dirs + counts.symlinks;
+    let entries = counts.files + counts.dirs + counts.symlinks + counts.members;
     if tree.size != entries {
         return Err(Error::Damaged(format!(
             "release {name}: {entries} entries but {} manifest leaves",

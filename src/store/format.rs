@@ -164,6 +164,8 @@ pub enum EntryKind {
     File,
     Dir,
     Symlink,
+    /// A file inside an archive of the release, at `archive/path.zip!/inner/path`.
+    Member,
 }
 
 impl EntryKind {
@@ -172,6 +174,7 @@ impl EntryKind {
             EntryKind::File => 1,
             EntryKind::Dir => 2,
             EntryKind::Symlink => 3,
+            EntryKind::Member => 4,
         }
     }
 
@@ -180,6 +183,7 @@ impl EntryKind {
             1 => EntryKind::File,
             2 => EntryKind::Dir,
             3 => EntryKind::Symlink,
+            4 => EntryKind::Member,
             _ => {
                 return Err(DecodeError::Unknown {
                     what: "entry kind",
@@ -189,11 +193,28 @@ impl EntryKind {
         })
     }
 
+    /// Files and archive members have content (a blob).
+    pub fn has_blob(self) -> bool {
+        matches!(self, EntryKind::File | EntryKind::Member)
+    }
+
+    /// Parses the name used in text formats.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "file" => EntryKind::File,
+            "dir" => EntryKind::Dir,
+            "symlink" => EntryKind::Symlink,
+            "member" => EntryKind::Member,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EntryKind::File => "file",
             EntryKind::Dir => "dir",
             EntryKind::Symlink => "symlink",
+            EntryKind::Member => "member",
         }
     }
 }
@@ -208,7 +229,7 @@ pub struct EntryRecord {
     /// Unix permission bits and file type bits as `lstat` gave them.
     pub mode: u32,
     pub mtime_ns: i64,
-    /// File: content length. Symlink: target length. Dir: 0.
+    /// File or member: content length. Symlink: target length. Dir: 0.
     pub size: u64,
     /// File: blob id. Symlink: BLAKE3 of the target bytes. Dir: [`DIR_HASH`].
     pub hash: [u8; HASH_LEN],
@@ -250,7 +271,7 @@ impl EntryRecord {
     }
 
     pub fn blob(&self) -> Option<BlobId> {
-        (self.kind == EntryKind::File).then_some(BlobId(self.hash))
+        self.kind.has_blob().then_some(BlobId(self.hash))
     }
 }
 
@@ -317,6 +338,9 @@ pub struct ReleaseCounts {
     pub new_stored_bytes: u64,
     /// Files skipped with a warning (unreadable, vanished, special).
     pub skipped: u64,
+    /// Files inside archives, indexed as entries of their own, and their bytes.
+    pub members: u64,
+    pub member_bytes: u64,
 }
 
 /// A committed release (value of RELEASES, keyed by name).
@@ -337,7 +361,7 @@ pub struct ReleaseRecord {
 impl ReleaseRecord {
     /// Leaves in the release's manifest: one per entry.
     pub fn entries(&self) -> u64 {
-        self.counts.files + self.counts.dirs + self.counts.symlinks
+        self.counts.files + self.counts.dirs + self.counts.symlinks + self.counts.members
     }
 }
 
@@ -357,6 +381,8 @@ impl ReleaseRecord {
             .u64(c.new_raw_bytes)
             .u64(c.new_stored_bytes)
             .u64(c.skipped)
+            .u64(c.members)
+            .u64(c.member_bytes)
             .hash(&self.root)
             .u64(self.log_index);
         e.finish()
@@ -377,6 +403,8 @@ impl ReleaseRecord {
             new_raw_bytes: d.u64()?,
             new_stored_bytes: d.u64()?,
             skipped: d.u64()?,
+            members: d.u64()?,
+            member_bytes: d.u64()?,
         };
         let root = d.hash()?;
         let log_index = d.u64()?;
@@ -657,7 +685,8 @@ mod tests {
             prop_oneof![
                 Just(EntryKind::File),
                 Just(EntryKind::Dir),
-                Just(EntryKind::Symlink)
+                Just(EntryKind::Symlink),
+                Just(EntryKind::Member)
             ],
             any::<u32>(),
             any::<i64>(),

@@ -5,6 +5,7 @@
 //! each commit as it lands. A second writer is refused at once.
 
 pub mod format;
+pub mod similar;
 pub mod snapshot;
 pub mod tree;
 pub mod writer;
@@ -184,6 +185,9 @@ impl Store {
             txn.open_table(tree::TREE_NODES)?;
             txn.open_table(tree::LEAF_BLOCKS)?;
             txn.open_table(tree::BLOCK_STARTS)?;
+            txn.open_table(similar::CHUNK_REFS)?;
+            txn.open_table(similar::PREFIXES)?;
+            txn.open_table(similar::SKETCH_BAND_ROWS)?;
         }
         txn.commit()?;
         Ok(Store {

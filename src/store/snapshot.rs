@@ -65,6 +65,9 @@ pub struct Snapshot {
     pub(crate) tree_nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) leaf_blocks: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) block_starts: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) chunk_refs: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) prefixes: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) sketch_bands: ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
 impl Snapshot {
@@ -83,6 +86,9 @@ impl Snapshot {
             tree_nodes: txn.open_table(super::tree::TREE_NODES)?,
             leaf_blocks: txn.open_table(super::tree::LEAF_BLOCKS)?,
             block_starts: txn.open_table(super::tree::BLOCK_STARTS)?,
+            chunk_refs: txn.open_table(super::similar::CHUNK_REFS)?,
+            prefixes: txn.open_table(super::similar::PREFIXES)?,
+            sketch_bands: txn.open_table(super::similar::SKETCH_BAND_ROWS)?,
             _txn: txn,
         })
     }

@@ -16,6 +16,9 @@ pub(crate) struct Tables<'t> {
     pub by_content: Table<'t, &'static [u8], &'static [u8]>,
     pub segments: Table<'t, u64, &'static [u8]>,
     pub segment_info: Table<'t, u64, &'static [u8]>,
+    pub chunk_refs: Table<'t, &'static [u8], &'static [u8]>,
+    pub prefixes: Table<'t, &'static [u8], &'static [u8]>,
+    pub sketch_bands: Table<'t, &'static [u8], &'static [u8]>,
 }
 
 impl<'t> Tables<'t> {
@@ -27,6 +30,9 @@ impl<'t> Tables<'t> {
             by_content: txn.open_table(BY_CONTENT)?,
             segments: txn.open_table(SEGMENTS)?,
             segment_info: txn.open_table(SEGMENT_INFO)?,
+            chunk_refs: txn.open_table(super::similar::CHUNK_REFS)?,
+            prefixes: txn.open_table(super::similar::PREFIXES)?,
+            sketch_bands: txn.open_table(super::similar::SKETCH_BAND_ROWS)?,
         })
     }
 

@@ -92,3 +92,283 @@ fn small_corpus_every_entry_proves() {
     }
     assert_eq!(n, r1.record.entries());
 }
+
+/// `diff r1 r2` and `audit mirror --release r1` against the corpus's truth.json,
+/// category by category.
+///
+/// Audit must agree on every item. Diff must agree on every item except in one
+/// situation the truth's own rules leave open: content that was removed at one path,
+/// added at another, and also remains at a third. Whether the added path is the
+/// removed file renamed or a copy of the remaining one cannot be told from the
+/// releases; there any consistent reading is accepted (and checked to be one).
+/// Likewise `duplicated.same_as` may name any remaining path with that content.
+#[test]
+fn small_corpus_diff_and_audit_match_the_truth() {
+    use std::collections::{HashMap, HashSet};
+    let Some(c) = corpus() else {
+        eprintln!("CUSTODY_CORPUS not set: scoring runs in .ci/run");
+        return;
+    };
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(c.join("truth.json")).unwrap()).unwrap();
+    let s = Scratch::new();
+    s.init();
+    s.ok(&["ingest", c.join("r1").to_str().unwrap(), "--release", "r1"]);
+    s.ok(&[
+        "ingest",
+        c.join("r2").to_str().unwrap(),
+        "--release",
+        "r2",
+        "--parent",
+        "r1",
+    ]);
+    let d = s.json(&["diff", "r1", "r2"]);
+    let a = s.json_any(&[
+        "audit",
+        c.join("mirror").to_str().unwrap(),
+        "--release",
+        "r1",
+    ]);
+
+    let strs = |v: &serde_json::Value| -> HashSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    let field = |v: &serde_json::Value, k: &str| -> HashSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[k].as_str().unwrap().to_string())
+            .collect()
+    };
+    let pairs = |v: &serde_json::Value, k1: &str, k2: &str| -> HashSet<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x[k1].as_str().unwrap().to_string(),
+                    x[k2].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let mut failures: Vec<String> = Vec::new();
+    let mut same = |name: &str, want: Vec<String>, got: Vec<String>| {
+        let (w, g): (HashSet<String>, HashSet<String>) =
+            (want.into_iter().collect(), got.into_iter().collect());
+        if w != g {
+            let mut extra: Vec<_> = g.difference(&w).cloned().collect();
+            let mut lost: Vec<_> = w.difference(&g).cloned().collect();
+            extra.sort();
+            lost.sort();
+            failures.push(format!(
+                "{name}: custody also says {extra:?}; custody misses {lost:?}"
+            ));
+        }
+    };
+
+    // --- audit: exact agreement --------------------------------------------------
+    let ta = &truth["mirror_vs_r1"];
+    same(
+        "audit matched",
+        strs(&ta["matched"]).into_iter().collect(),
+        strs(&a["matched"]).into_iter().collect(),
+    );
+    for k in ["moved", "in_archive", "truncated", "corrupt"] {
+        let fmt = |p: HashSet<(String, String)>| {
+            p.into_iter()
+                .map(|(x, y)| format!("{x} -> {y}"))
+                .collect::<Vec<_>>()
+        };
+        same(
+            &format!("audit {k}"),
+            fmt(pairs(&ta[k], "release_path", "mirror_path")),
+            fmt(pairs(&a[k], "release_path", "mirror_path")),
+        );
+    }
+    let altered = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} -> {} ({})",
+                    x["release_path"].as_str().unwrap(),
+                    x["mirror_path"].as_str().unwrap(),
+                    x["how"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    same(
+        "audit altered",
+        altered(&ta["altered"]),
+        altered(&a["altered"]),
+    );
+    same(
+        "audit missing",
+        strs(&ta["missing"]).into_iter().collect(),
+        field(&a["missing"], "release_path").into_iter().collect(),
+    );
+    let kept: Vec<String> = a["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["content_kept"] == true)
+        .map(|m| m["release_path"].as_str().unwrap().to_string())
+        .collect();
+    same(
+        "audit missing_content_kept",
+        strs(&ta["missing_content_kept"]).into_iter().collect(),
+        kept,
+    );
+    same(
+        "audit extra",
+        strs(&ta["extra"]).into_iter().collect(),
+        strs(&a["extra"]).into_iter().collect(),
+    );
+
+    // --- diff ----------------------------------------------------------------------
+    let hashes = |rel: &str| -> HashMap<String, String> {
+        let v = s.json(&["ls", rel, "-R"]);
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "file")
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_string(),
+                    e["blob"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (ha, hb) = (hashes("r1"), hashes("r2"));
+    let mut remaining: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (p, h) in &ha {
+        if hb.get(p) == Some(h) {
+            remaining.entry(h.as_str()).or_default().insert(p.as_str());
+        }
+    }
+    let removed_h: HashSet<&str> = ha
+        .iter()
+        .filter(|(p, _)| !hb.contains_key(*p))
+        .map(|(_, h)| h.as_str())
+        .collect();
+    let added_h: HashSet<&str> = hb
+        .iter()
+        .filter(|(p, _)| !ha.contains_key(*p))
+        .map(|(_, h)| h.as_str())
+        .collect();
+    let open: HashSet<&str> = removed_h
+        .intersection(&added_h)
+        .copied()
+        .filter(|h| remaining.contains_key(h))
+        .collect();
+    let td = &truth["diff_r1_r2"];
+    let firm_a = |p: &String| !open.contains(ha[p].as_str());
+    let firm_b = |p: &String| !open.contains(hb[p].as_str());
+    same(
+        "diff added",
+        strs(&td["added"])
+            .into_iter()
+            .filter(|p| firm_b(p))
+            .collect(),
+        field(&d["added"], "path")
+            .into_iter()
+            .filter(|p| firm_b(p))
+            .collect(),
+    );
+    same(
+        "diff removed",
+        strs(&td["removed"])
+            .into_iter()
+            .filter(|p| firm_a(p))
+            .collect(),
+        field(&d["removed"], "path")
+            .into_iter()
+            .filter(|p| firm_a(p))
+            .collect(),
+    );
+    let ren = |v: &serde_json::Value| -> Vec<String> {
+        pairs(v, "from", "to")
+            .into_iter()
+            .filter(|(f, _)| firm_a(f))
+            .map(|(f, t)| format!("{f} -> {t}"))
+            .collect()
+    };
+    same("diff renamed", ren(&td["renamed"]), ren(&d["renamed"]));
+    same(
+        "diff duplicated",
+        field(&td["duplicated"], "path")
+            .into_iter()
+            .filter(|p| firm_b(p))
+            .collect(),
+        field(&d["duplicated"], "path")
+            .into_iter()
+            .filter(|p| firm_b(p))
+            .collect(),
+    );
+    let modified =
+        |v: &serde_json::Value, how: &dyn Fn(&serde_json::Value) -> String| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| format!("{} ({})", x["path"].as_str().unwrap(), how(x)))
+                .collect()
+        };
+    same(
+        "diff modified",
+        modified(&td["modified"], &|x| x["how"].as_str().unwrap().to_string()),
+        modified(&d["modified"], &|x| {
+            x["change"]["how"].as_str().unwrap().to_string()
+        }),
+    );
+    let kept_d: Vec<String> = d["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["content_kept"] == true)
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .filter(|p| firm_a(p))
+        .collect();
+    same(
+        "diff removed_content_kept",
+        strs(&td["removed_content_kept"])
+            .into_iter()
+            .filter(|p| firm_a(p))
+            .collect(),
+        kept_d,
+    );
+    // Where the truth leaves a choice, custody's reading must still be a valid one.
+    for r in d["renamed"].as_array().unwrap() {
+        let (f, t) = (r["from"].as_str().unwrap(), r["to"].as_str().unwrap());
+        assert!(
+            ha.get(f) == hb.get(t) && !hb.contains_key(f) && !ha.contains_key(t),
+            "invalid rename {r}"
+        );
+    }
+    for r in d["duplicated"].as_array().unwrap() {
+        let (p, src) = (r["path"].as_str().unwrap(), r["same_as"].as_str().unwrap());
+        assert!(
+            remaining
+                .get(hb[p].as_str())
+                .is_some_and(|s| s.contains(src)),
+            "invalid duplicate {r}"
+        );
+    }
+    eprintln!(
+        "{} content groups left open by the truth's rules",
+        open.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "disagreements with truth.json:\n{}",
+        failures.join("\n")
+    );
+}

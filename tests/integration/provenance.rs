@@ -2,6 +2,7 @@
 //! store, checked with no store, and refused when anything is changed.
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use custody::chunking::ChunkParams;
@@ -600,4 +601,153 @@ mod parsers {
             let _ = verify_manifest(text.as_bytes(), &Anchor::default(), None);
         }
     }
+}
+
+/// The independent Python verifier (tools/verify_proof.py, written from
+/// docs/PROOFS.md alone) must reach the same verdict as custody on proofs custody
+/// made and on tampered copies. `.ci/run` installs its two PyPI packages and sets
+/// CUSTODY_PYTHON; without it there is no verifier to compare with.
+#[test]
+fn python_verifier_agrees() {
+    let Some(python) = std::env::var_os("CUSTODY_PYTHON") else {
+        eprintln!("CUSTODY_PYTHON not set: the Python verifier comparison runs in .ci/run");
+        return;
+    };
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_proof.py");
+    let s = Scratch::new();
+    let (r1, r2) = (s.path().join("r1"), s.path().join("r2"));
+    make_release_one(&r1).unwrap();
+    make_release_two(&r1, &r2).unwrap();
+    s.init();
+    s.ok(&["ingest", r1.to_str().unwrap(), "--release", "r1"]);
+    s.ok(&[
+        "ingest",
+        r2.to_str().unwrap(),
+        "--release",
+        "r2",
+        "--parent",
+        "r1",
+    ]);
+    let key = s.path().join("k.key");
+    let vkey = s
+        .ok(&[
+            "key",
+            "generate",
+            "test.example/k",
+            "-o",
+            key.to_str().unwrap(),
+        ])
+        .trim()
+        .to_string();
+    s.ok(&["head", "sign", "r2", "--key", key.to_str().unwrap()]);
+    let root2 = hex::encode(root_of_cli(&s, "r2"));
+    let root1 = hex::encode(root_of_cli(&s, "r1"));
+    let dir = s.path().join("cases");
+    fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        fs::write(&p, text).unwrap();
+        p
+    };
+    let claim = r2
+        .join("miamihidta")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9 menu.txt"));
+    let other_claim = r2.join("austinrtcc/roster.csv");
+    let absent_claim = r1.join("austinrtcc/roster.csv");
+    let absent_hash = blake3::hash(&fs::read(&absent_claim).unwrap())
+        .to_hex()
+        .to_string();
+    let mut files = vec![
+        write(
+            "incl",
+            &s.ok(&["prove", "r2", "miamihidta/caf\\xe9 menu.txt"]),
+        ),
+        write("incl-r1", &s.ok(&["prove", "r1", "austinrtcc/budget.csv"])),
+        write(
+            "absent",
+            &s.ok(&["prove-absent", "r2", "--hash", &absent_hash]),
+        ),
+        write(
+            "absent-high",
+            &s.ok(&["prove-absent", "r2", "--hash", &"f".repeat(64)]),
+        ),
+        write(
+            "absent-low",
+            &s.ok(&[
+                "prove-absent",
+                "r2",
+                "--hash",
+                &format!("{}1", "0".repeat(63)),
+            ]),
+        ),
+    ];
+    let m = dir.join("manifest");
+    s.ok(&["manifest", "export", "r2", "-o", m.to_str().unwrap()]);
+    files.push(m);
+    files.push(write("log", &s.ok(&["log", "--prove-from", "1"])));
+    // Tampered copies: a spread of single-character changes in each file.
+    let originals = files.clone();
+    for f in &originals {
+        let text = fs::read_to_string(f).unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        let step = (chars.len() / 25).max(1);
+        for i in (0..chars.len()).step_by(step) {
+            let mut c = chars.clone();
+            c[i] = if c[i] == '1' { '2' } else { '1' };
+            let name = format!("{}-t{i}", f.file_name().unwrap().to_string_lossy());
+            files.push(write(&name, &c.into_iter().collect::<String>()));
+        }
+    }
+    let anchors: Vec<Vec<String>> = vec![
+        vec!["--vkey".into(), vkey.clone()],
+        vec!["--root".into(), root2.clone()],
+        vec!["--root".into(), root1.clone()],
+        vec![],
+    ];
+    let claims = [None, Some(&claim), Some(&other_claim), Some(&absent_claim)];
+    let mut compared = 0;
+    let mut disagreements = Vec::new();
+    for f in &files {
+        for a in &anchors {
+            for c in claims {
+                let mut args: Vec<String> = vec![f.display().to_string()];
+                args.extend(a.iter().cloned());
+                if let Some(c) = c {
+                    args.push("--file".into());
+                    args.push(c.display().to_string());
+                }
+                let mut ours = vec!["verify-proof".to_string()];
+                ours.extend(args.iter().cloned());
+                let ours: Vec<&str> = ours.iter().map(|x| x.as_str()).collect();
+                let o = s.run(&ours);
+                let p = std::process::Command::new(&python)
+                    .arg(&tool)
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                let (co, cp) = (code(&o), p.status.code().unwrap_or(-1));
+                assert!(
+                    !String::from_utf8_lossy(&p.stderr).contains("Traceback"),
+                    "python crashed on {args:?}"
+                );
+                if co != cp {
+                    disagreements.push(format!(
+                        "{args:?}: custody {co}, python {cp}\n  custody: {}{}\n  python: {}{}",
+                        stdout(&o),
+                        stderr(&o),
+                        String::from_utf8_lossy(&p.stdout),
+                        String::from_utf8_lossy(&p.stderr)
+                    ));
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} of {compared} disagree:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    assert!(compared > 500, "{compared}");
 }

@@ -1,0 +1,58 @@
+use std::path::PathBuf;
+
+use custody::Result;
+use custody::manifest::proof::{Anchor, Trust};
+use custody::ops::head::load_verifier;
+use custody::ops::report::verify_report;
+use custody::ops::verify::parse_root;
+use custody::store::Store;
+
+use super::{Ctx, Exit, output};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The alteration report (from identify --report-dir).
+    report: PathBuf,
+    /// The claimed file.
+    claim: PathBuf,
+    /// The original, e.g. an extracted copy; without it the store supplies it.
+    original: Option<PathBuf>,
+    /// Trusted verifier key for the original's proof; may be repeated.
+    #[arg(long)]
+    vkey: Vec<String>,
+    /// Trusted root for the original's proof.
+    #[arg(long)]
+    root: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
+    let anchor = Anchor {
+        keys: a
+            .vkey
+            .iter()
+            .map(|k| load_verifier(k))
+            .collect::<Result<_>>()?,
+        root: a.root.as_deref().map(parse_root).transpose()?,
+    };
+    let store = match &a.original {
+        Some(_) => None,
+        None => Some(Store::open(&ctx.store_path)?),
+    };
+    let r = verify_report(
+        &a.report,
+        &a.claim,
+        a.original.as_deref(),
+        store.as_ref(),
+        &anchor,
+    )?;
+    if ctx.json {
+        output::json(&r)?;
+    } else {
+        output::print(&format!("VERIFIED: {}\n", r.statement))?;
+    }
+    Ok(if r.trust == Trust::Unanchored {
+        Exit::Found
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,573 @@
+//! `diff A B`: what changed between two releases.
+//!
+//! A merge of both releases' entries in path order classifies every path; content
+//! lookups (`by_content`) pair removed and added paths. Categories pair paths one to
+//! one, as a person reading the diff would:
+//! - **modified**: the same path with other content, and how (`alter`);
+//! - **renamed**: a removed path and an added path with the same content;
+//! - **duplicated**: an added path whose content was already at a path that remains;
+//! - **renamed_modified**: a removed and an added path whose contents are similar;
+//! - **added** / **removed**: the rest (`content_kept` marks removed content that is
+//!   still elsewhere in B).
+//!
+//! Archive members are diffed inside their archive's modification. Work is a merge
+//! over sorted indexes plus lookups, never all-pairs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::alter::{self, AlterationKind};
+use crate::error::Result;
+use crate::id::BlobId;
+use crate::paths::EntryPath;
+use crate::store::format::{EntryKind, EntryRecord};
+use crate::store::snapshot::Entry;
+use crate::store::{Release, Snapshot, Store};
+
+/// Files compared byte for byte to describe a modification; larger ones are
+/// described by the chunks they share.
+const MAX_DETAIL_BYTES: u64 = 64 * 1024 * 1024;
+/// Similarity needed to call a removed/added pair renamed and modified.
+const RENAME_SIMILARITY: f64 = 0.5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub added: u64,
+    pub removed: u64,
+    pub modified: u64,
+    pub renamed: u64,
+    pub renamed_modified: u64,
+    pub duplicated: u64,
+    pub unchanged: u64,
+    pub dirs_added: u64,
+    pub dirs_removed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    pub path: EntryPath,
+    pub size: u64,
+    pub blake3: BlobId,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Removed {
+    pub path: EntryPath,
+    pub size: u64,
+    pub blake3: BlobId,
+    /// The content is still in B, at a path other entries hold.
+    pub content_kept: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Renamed {
+    pub from: EntryPath,
+    pub to: EntryPath,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Duplicated {
+    pub path: EntryPath,
+    pub same_as: EntryPath,
+}
+
+/// How one file changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub kind: AlterationKind,
+    /// The corpus vocabulary: appended_bytes, csv_rows_edited, ..., zip_member_replaced.
+    pub how: String,
+    pub summary: String,
+    pub similarity: f64,
+    /// Byte ranges of the new file that are not copied from the old one.
+    pub new_ranges: Vec<(u64, u64)>,
+    /// Member-level changes of an archive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberChange {
+    pub member: EntryPath,
+    pub change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Modified {
+    pub path: EntryPath,
+    pub old: BlobId,
+    pub new: BlobId,
+    pub old_size: u64,
+    pub new_size: u64,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RenamedModified {
+    pub from: EntryPath,
+    pub to: EntryPath,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub a: String,
+    pub b: String,
+    pub summary: Summary,
+    pub added: Vec<Added>,
+    pub removed: Vec<Removed>,
+    pub modified: Vec<Modified>,
+    pub renamed: Vec<Renamed>,
+    pub renamed_modified: Vec<RenamedModified>,
+    pub duplicated: Vec<Duplicated>,
+    pub elapsed_secs: f64,
+}
+
+fn is_content(e: &EntryRecord) -> bool {
+    matches!(e.kind, EntryKind::File | EntryKind::Symlink)
+}
+
+pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
+    let started = Instant::now();
+    let snap = store.snapshot()?;
+    let (ra, rb) = (snap.release(a)?, snap.release(b)?);
+    let mut summary = Summary {
+        added: 0,
+        removed: 0,
+        modified: 0,
+        renamed: 0,
+        renamed_modified: 0,
+        duplicated: 0,
+        unchanged: 0,
+        dirs_added: 0,
+        dirs_removed: 0,
+    };
+    let mut removed: Vec<Entry> = Vec::new();
+    let mut added: Vec<Entry> = Vec::new();
+    let mut modified_pairs: Vec<(Entry, Entry)> = Vec::new();
+
+    // Merge both releases' entries in path order.
+    let mut ia = snap.entries_with_prefix(ra.id(), b"")?.peekable();
+    let mut ib = snap.entries_with_prefix(rb.id(), b"")?.peekable();
+    loop {
+        let order = match (ia.peek(), ib.peek()) {
+            (None, None) => break,
+            (Some(Err(_)), _) | (_, Some(Err(_))) => {
+                // Surface the error.
+                if let Some(Err(e)) = ia.next() {
+                    return Err(e);
+                }
+                if let Some(Err(e)) = ib.next() {
+                    return Err(e);
+                }
+                continue;
+            }
+            (Some(Ok(x)), Some(Ok(y))) => x.path.cmp(&y.path),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let x = ia.next().transpose()?.expect("peeked");
+                match x.record.kind {
+                    EntryKind::Dir => summary.dirs_removed += 1,
+                    EntryKind::Member => {}
+                    _ => removed.push(x),
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                let y = ib.next().transpose()?.expect("peeked");
+                match y.record.kind {
+                    EntryKind::Dir => summary.dirs_added += 1,
+                    EntryKind::Member => {}
+                    _ => added.push(y),
+                }
+            }
+            std::cmp::Ordering::Equal => {
+                let x = ia.next().transpose()?.expect("peeked");
+                let y = ib.next().transpose()?.expect("peeked");
+                if x.record.kind == EntryKind::Member
+                    || !is_content(&x.record) && !is_content(&y.record)
+                {
+                    continue;
+                }
+                if x.record.hash == y.record.hash && x.record.kind == y.record.kind {
+                    summary.unchanged += 1;
+                } else {
+                    modified_pairs.push((x, y));
+                }
+            }
+        }
+    }
+
+    // Renames: removed and added paths with the same content, paired in path order.
+    let mut removed_by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
+    for (i, e) in removed.iter().enumerate() {
+        removed_by_hash.entry(e.record.hash).or_default().push(i);
+    }
+    for v in removed_by_hash.values_mut() {
+        v.reverse();
+    }
+    let mut removed_used = vec![false; removed.len()];
+    let mut report_renamed = Vec::new();
+    let mut report_dup = Vec::new();
+    let mut still_added = Vec::new();
+    for y in added {
+        if let Some(i) = removed_by_hash
+            .get_mut(&y.record.hash)
+            .and_then(|v| v.pop())
+        {
+            removed_used[i] = true;
+            report_renamed.push(Renamed {
+                from: removed[i].path.clone(),
+                to: y.path,
+            });
+        } else if let Some(src) = remaining_copy(&snap, &ra, &rb, &y)? {
+            report_dup.push(Duplicated {
+                path: y.path,
+                same_as: src,
+            });
+        } else {
+            still_added.push(y);
+        }
+    }
+    let mut still_removed: Vec<Entry> = removed
+        .into_iter()
+        .zip(removed_used)
+        .filter(|(_, used)| !used)
+        .map(|(e, _)| e)
+        .collect();
+
+    // Renamed and modified: an added file similar to a removed one.
+    let mut report_rm = Vec::new();
+    if !still_added.is_empty() && !still_removed.is_empty() {
+        let removed_hashes: BTreeMap<[u8; 32], usize> = still_removed
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.record.kind == EntryKind::File)
+            .map(|(i, e)| (e.record.hash, i))
+            .collect();
+        let mut taken = vec![false; still_removed.len()];
+        let mut keep_added = Vec::new();
+        for y in still_added {
+            match similar_removed(&snap, store.meta().chunk, &y, &removed_hashes, &taken)? {
+                Some((i, change)) => {
+                    taken[i] = true;
+                    report_rm.push(RenamedModified {
+                        from: still_removed[i].path.clone(),
+                        to: y.path,
+                        change,
+                    });
+                }
+                None => keep_added.push(y),
+            }
+        }
+        still_added = keep_added;
+        still_removed = still_removed
+            .into_iter()
+            .zip(taken)
+            .filter(|(_, t)| !t)
+            .map(|(e, _)| e)
+            .collect();
+    }
+
+    let mut report_removed = Vec::new();
+    for e in still_removed {
+        let kept = content_in(&snap, &rb, &e.record.hash)?;
+        report_removed.push(Removed {
+            path: e.path,
+            size: e.record.size,
+            blake3: BlobId(e.record.hash),
+            content_kept: kept,
+        });
+    }
+    let report_added: Vec<Added> = still_added
+        .into_iter()
+        .map(|e| Added {
+            path: e.path,
+            size: e.record.size,
+            blake3: BlobId(e.record.hash),
+        })
+        .collect();
+    let mut report_modified = Vec::new();
+    for (x, y) in modified_pairs {
+        let change = describe_change(&snap, &ra, &rb, &x, &y)?;
+        report_modified.push(Modified {
+            path: y.path.clone(),
+            old: BlobId(x.record.hash),
+            new: BlobId(y.record.hash),
+            old_size: x.record.size,
+            new_size: y.record.size,
+            change,
+        });
+    }
+    summary.added = report_added.len() as u64;
+    summary.removed = report_removed.len() as u64;
+    summary.modified = report_modified.len() as u64;
+    summary.renamed = report_renamed.len() as u64;
+    summary.renamed_modified = report_rm.len() as u64;
+    summary.duplicated = report_dup.len() as u64;
+    Ok(DiffReport {
+        a: a.to_string(),
+        b: b.to_string(),
+        summary,
+        added: report_added,
+        removed: report_removed,
+        modified: report_modified,
+        renamed: report_renamed,
+        renamed_modified: report_rm,
+        duplicated: report_dup,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Whether release `r` holds content `hash` anywhere.
+fn content_in(snap: &Snapshot, r: &Release, hash: &[u8; 32]) -> Result<bool> {
+    Ok(!paths_with(snap, r, hash, 1)?.is_empty())
+}
+
+/// Up to `limit` paths of `r` holding `hash`, in path order.
+fn paths_with(
+    snap: &Snapshot,
+    r: &Release,
+    hash: &[u8; 32],
+    limit: usize,
+) -> Result<Vec<EntryPath>> {
+    let prefix = crate::store::format::content_key(r.id(), hash, b"");
+    let end = crate::store::prefix_end(&prefix);
+    let range = match &end {
+        Some(e) => snap
+            .by_content
+            .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
+        None => snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
+    };
+    let mut out = Vec::new();
+    for row in range.take(limit) {
+        let (k, _) = row?;
+        if let Ok((_, _, p)) = crate::store::format::split_content_key(k.value()) {
+            out.push(EntryPath::from_raw(p.to_vec()));
+        }
+    }
+    Ok(out)
+}
+
+/// A path of A with this content that B still holds with the same content.
+fn remaining_copy(
+    snap: &Snapshot,
+    a: &Release,
+    b: &Release,
+    y: &Entry,
+) -> Result<Option<EntryPath>> {
+    for p in paths_with(snap, a, &y.record.hash, 64)? {
+        if let Some(e) = snap.entry(b.id(), p.as_bytes())?
+            && e.hash == y.record.hash
+        {
+            return Ok(Some(p));
+        }
+    }
+    Ok(None)
+}
+
+fn read_all(snap: &Snapshot, id: &BlobId, size: u64) -> Result<Option<Vec<u8>>> {
+    if size > MAX_DETAIL_BYTES {
+        return Ok(None);
+    }
+    let mut v = Vec::with_capacity(size as usize);
+    snap.read_blob(id, &format!("blob {id}"), |d| {
+        v.extend_from_slice(d);
+        Ok(())
+    })?;
+    Ok(Some(v))
+}
+
+/// The corpus word for a kind of change.
+pub fn how(kind: AlterationKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "edited".into())
+}
+
+fn byte_change(old: &[u8], new: &[u8], name: &str) -> Change {
+    let a = alter::classify(old, new, name);
+    let script = alter::edit_script(old, new);
+    let mut ranges = Vec::new();
+    let mut at = 0u64;
+    for op in &script.ops {
+        match op {
+            alter::EditOp::Copy { len, .. } => at += len,
+            alter::EditOp::Insert(b) => {
+                ranges.push((at, b.len() as u64));
+                at += b.len() as u64;
+            }
+        }
+    }
+    Change {
+        kind: a.kind,
+        how: how(a.kind),
+        summary: a.summary,
+        similarity: a.similarity,
+        new_ranges: ranges,
+        members: Vec::new(),
+    }
+}
+
+fn describe_change(
+    snap: &Snapshot,
+    ra: &Release,
+    rb: &Release,
+    x: &Entry,
+    y: &Entry,
+) -> Result<Change> {
+    let name = String::from_utf8_lossy(y.path.file_name()).into_owned();
+    let members = member_changes(snap, ra, rb, &y.path)?;
+    let (old, new) = (BlobId(x.record.hash), BlobId(y.record.hash));
+    let mut change = match (
+        x.record
+            .blob()
+            .and_then(|_| read_all(snap, &old, x.record.size).transpose())
+            .transpose()?,
+        y.record
+            .blob()
+            .and_then(|_| read_all(snap, &new, y.record.size).transpose())
+            .transpose()?,
+    ) {
+        (Some(o), Some(n)) => byte_change(&o, &n, &name),
+        _ => Change {
+            kind: AlterationKind::Edited,
+            how: "edited".into(),
+            summary: format!("{} → {} bytes", x.record.size, y.record.size),
+            similarity: 0.0,
+            new_ranges: Vec::new(),
+            members: Vec::new(),
+        },
+    };
+    if !members.is_empty() {
+        let replaced = members.iter().filter(|m| m.change == "modified").count();
+        if replaced > 0 && members.iter().all(|m| m.change == "modified") {
+            change.how = "zip_member_replaced".into();
+            change.summary = format!(
+                "archive member{} {} replaced",
+                if replaced == 1 { "" } else { "s" },
+                members
+                    .iter()
+                    .map(|m| m.member.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        } else {
+            change.how = "archive_members_changed".into();
+            change.summary = format!("{} archive members changed", members.len());
+        }
+        change.members = members;
+    }
+    Ok(change)
+}
+
+/// Members of the archive at `path` in A and B, compared.
+fn member_changes(
+    snap: &Snapshot,
+    ra: &Release,
+    rb: &Release,
+    path: &EntryPath,
+) -> Result<Vec<MemberChange>> {
+    let mut prefix = path.as_bytes().to_vec();
+    prefix.extend_from_slice(crate::paths::ARCHIVE_SEPARATOR);
+    let collect = |r: &Release| -> Result<BTreeMap<EntryPath, EntryRecord>> {
+        let mut m = BTreeMap::new();
+        for e in snap.entries_with_prefix(r.id(), &prefix)? {
+            let e = e?;
+            if e.record.kind == EntryKind::Member {
+                m.insert(
+                    EntryPath::from_raw(e.path.as_bytes()[prefix.len()..].to_vec()),
+                    e.record,
+                );
+            }
+        }
+        Ok(m)
+    };
+    let (a, b) = (collect(ra)?, collect(rb)?);
+    let mut out = Vec::new();
+    for (p, x) in &a {
+        match b.get(p) {
+            None => out.push(MemberChange {
+                member: p.clone(),
+                change: "removed",
+                summary: None,
+            }),
+            Some(y) if y.hash != x.hash => {
+                let name = String::from_utf8_lossy(p.file_name()).into_owned();
+                let summary = match (
+                    read_all(snap, &BlobId(x.hash), x.size)?,
+                    read_all(snap, &BlobId(y.hash), y.size)?,
+                ) {
+                    (Some(o), Some(n)) => Some(alter::classify(&o, &n, &name).summary),
+                    _ => None,
+                };
+                out.push(MemberChange {
+                    member: p.clone(),
+                    change: "modified",
+                    summary,
+                });
+            }
+            _ => {}
+        }
+    }
+    for p in b.keys() {
+        if !a.contains_key(p) {
+            out.push(MemberChange {
+                member: p.clone(),
+                change: "added",
+                summary: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The removed file most similar to added file `y`, if similar enough.
+fn similar_removed(
+    snap: &Snapshot,
+    params: crate::chunking::ChunkParams,
+    y: &Entry,
+    removed: &BTreeMap<[u8; 32], usize>,
+    taken: &[bool],
+) -> Result<Option<(usize, Change)>> {
+    if y.record.kind != EntryKind::File {
+        return Ok(None);
+    }
+    let Some(new) = read_all(snap, &BlobId(y.record.hash), y.record.size)? else {
+        return Ok(None);
+    };
+    let scan = crate::ops::identify::scan_bytes(&new, params);
+    let found = snap.similar_blobs(&scan.0, &scan.1)?;
+    let name = String::from_utf8_lossy(y.path.file_name()).into_owned();
+    let mut best: Option<(usize, Change)> = None;
+    for (blob, _) in found {
+        let Some(&i) = removed.get(&blob.0) else {
+            continue;
+        };
+        if taken[i] {
+            continue;
+        }
+        let Some(rec) = snap.blob(&blob)? else {
+            continue;
+        };
+        let Some(old) = read_all(snap, &blob, rec.size)? else {
+            continue;
+        };
+        let c = byte_change(&old, &new, &name);
+        if c.similarity >= RENAME_SIMILARITY
+            && best
+                .as_ref()
+                .is_none_or(|(_, b)| c.similarity > b.similarity)
+        {
+            best = Some((i, c));
+        }
+    }
+    Ok(best)
+}

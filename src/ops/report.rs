@@ -1,0 +1,232 @@
+//! Alteration reports (`identify --report-dir`) and `verify-report`.
+//!
+//! A report says a claim was made from a stored original and proves it: it holds
+//! the claim's and the original's BLAKE3 ids, a byte-level edit script that turns
+//! the original into the claim, and the original's inclusion proof. Anyone with the
+//! original (from the store or an extracted copy) can apply the script and check that
+//! the result hashes to the claim (docs/PROOFS.md §10).
+//!
+//! ```text
+//! custody alteration report v1
+//! claim <hex> <size>
+//! original <hex> <size>
+//! kind <alteration kind>
+//! similarity <0.0000..1.0000>
+//! summary <one line>
+//! script
+//! copy <offset> <len> | insert <base64>      (one op per line)
+//!                                            (empty line)
+//! <the original's inclusion proof, as `prove` writes it>
+//! ```
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::alter::EditScript;
+use crate::error::{Error, IoContext, Result};
+use crate::id::BlobId;
+use crate::manifest::proof::{Anchor, Proof, Trust, verify};
+use crate::ops::identify::Original;
+use crate::ops::prove::{Target, prove};
+use crate::store::Store;
+
+pub const REPORT_HEADER: &str = "custody alteration report v1";
+const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The report text for one original of an altered claim.
+pub fn write_report(store: &Store, claim: BlobId, claim_size: u64, o: &Original) -> Result<String> {
+    let first = o
+        .occurrences
+        .first()
+        .ok_or_else(|| Error::Invalid("original has no entry to prove".into()))?;
+    let proof = prove(store, &first.release, Target::Path(&first.path.escaped()))?;
+    let script = o
+        .script
+        .as_ref()
+        .ok_or_else(|| Error::Invalid("no edit script for the original".into()))?;
+    Ok(format!(
+        "{REPORT_HEADER}\nclaim {claim} {claim_size}\noriginal {} {}\nkind {}\nsimilarity {:.4}\nsummary {}\nscript\n{}\n{}",
+        o.blake3,
+        o.size,
+        serde_json::to_value(o.alteration.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        o.similarity,
+        o.alteration.summary.replace('\n', " "),
+        script.encode(),
+        proof.encode()
+    ))
+}
+
+/// A parsed report.
+pub struct Report {
+    pub claim: (BlobId, u64),
+    pub original: (BlobId, u64),
+    pub kind: String,
+    pub summary: String,
+    pub script: EditScript,
+    pub proof: Proof,
+}
+
+fn field<'a>(line: Option<&'a str>, name: &str) -> Result<&'a str> {
+    line.and_then(|l| l.strip_prefix(name))
+        .and_then(|l| l.strip_prefix(' '))
+        .ok_or_else(|| Error::Invalid(format!("report: expected a '{name}' line")))
+}
+
+fn id_size(s: &str, what: &str) -> Result<(BlobId, u64)> {
+    let (h, n) = s
+        .split_once(' ')
+        .ok_or_else(|| Error::Invalid(format!("report: {what} needs a hash and a size")))?;
+    let id: BlobId = h
+        .parse()
+        .map_err(|_| Error::Invalid(format!("report: bad {what} hash")))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| Error::Invalid(format!("report: bad {what} size")))?;
+    Ok((id, n))
+}
+
+impl Report {
+    pub fn parse(text: &str) -> Result<Self> {
+        let (head, rest) = text
+            .split_once("\nscript\n")
+            .ok_or_else(|| Error::Invalid("report: no 'script' line".into()))?;
+        let mut lines = head.lines();
+        if lines.next() != Some(REPORT_HEADER) {
+            return Err(Error::Invalid("not a custody alteration report".into()));
+        }
+        let claim = id_size(field(lines.next(), "claim")?, "claim")?;
+        let original = id_size(field(lines.next(), "original")?, "original")?;
+        let kind = field(lines.next(), "kind")?.to_string();
+        field(lines.next(), "similarity")?;
+        let summary = field(lines.next(), "summary")?.to_string();
+        if lines.next().is_some() {
+            return Err(Error::Invalid(
+                "report: unexpected line before 'script'".into(),
+            ));
+        }
+        let (script, proof) = rest
+            .split_once("\n\n")
+            .ok_or_else(|| Error::Invalid("report: no empty line after the script".into()))?;
+        let script = EditScript::parse(script)
+            .map_err(|e| Error::Invalid(format!("report: script: {e}")))?;
+        let proof =
+            Proof::parse(proof).map_err(|e| Error::Invalid(format!("report: proof: {e}")))?;
+        Ok(Self {
+            claim,
+            original,
+            kind,
+            summary,
+            script,
+            proof,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportCheck {
+    pub claim: BlobId,
+    pub original: BlobId,
+    pub original_from: String,
+    pub release: String,
+    pub path: String,
+    pub kind: String,
+    pub summary: String,
+    pub trust: Trust,
+    pub statement: String,
+}
+
+/// Checks a report: the original is what the report names and what the proof
+/// proves, and applying the script to it gives exactly the claim.
+pub fn verify_report(
+    report_path: &Path,
+    claim_path: &Path,
+    original_path: Option<&Path>,
+    store: Option<&Store>,
+    anchor: &Anchor,
+) -> Result<ReportCheck> {
+    let meta = std::fs::metadata(report_path).ctx(report_path, "open report")?;
+    if meta.len() > MAX_REPORT_BYTES {
+        return Err(Error::Invalid(format!(
+            "{}: too large for a report",
+            report_path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(report_path).ctx(report_path, "read report")?;
+    let r = Report::parse(&text)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", report_path.display())))?;
+    let claim_id = crate::ops::hash::hash_file(claim_path)?;
+    if claim_id != r.claim.0 {
+        return Err(Error::Invalid(format!(
+            "{} has content {claim_id}, but the report is about {}",
+            claim_path.display(),
+            r.claim.0
+        )));
+    }
+    let (original, from) = match (original_path, store) {
+        (Some(p), _) => (
+            std::fs::read(p).ctx(p, "read original")?,
+            p.display().to_string(),
+        ),
+        (None, Some(s)) => {
+            let snap = s.snapshot()?;
+            let mut v = Vec::new();
+            snap.read_blob(&r.original.0, "original", |d| {
+                v.extend_from_slice(d);
+                Ok(())
+            })?;
+            (v, format!("store {}", s.path().display()))
+        }
+        (None, None) => {
+            return Err(Error::Invalid(
+                "give the original file, or a store that holds it".into(),
+            ));
+        }
+    };
+    let got = BlobId::from(blake3::hash(&original));
+    if got != r.original.0 {
+        return Err(Error::Invalid(format!(
+            "the original has content {got}, but the report names {}",
+            r.original.0
+        )));
+    }
+    let rebuilt = r
+        .script
+        .apply(&original)
+        .map_err(|e| Error::Invalid(format!("report script: {e}")))?;
+    let rebuilt_id = BlobId::from(blake3::hash(&rebuilt));
+    if rebuilt_id != r.claim.0 {
+        return Err(Error::Invalid(format!(
+            "applying the report's script to the original gives {rebuilt_id}, not the claim {}",
+            r.claim.0
+        )));
+    }
+    let v = verify(&r.proof, anchor, Some(r.original.0.0))
+        .map_err(|e| Error::Invalid(format!("report proof: {e}")))?;
+    let release = v.release.clone().unwrap_or_default();
+    let path = v.path.as_ref().map(|p| p.to_string()).unwrap_or_default();
+    let statement = format!(
+        "{} (b3:{}) is the original b3:{} at path {path} in release {release}, {}: applying the report's edit script ({} bytes copied, {} inserted) to it gives exactly the claim. {}",
+        claim_path.display(),
+        r.claim.0,
+        r.original.0,
+        r.summary,
+        r.script.copied_bytes(),
+        r.script.inserted_bytes(),
+        v.statement
+    );
+    Ok(ReportCheck {
+        claim: r.claim.0,
+        original: r.original.0,
+        original_from: from,
+        release,
+        path,
+        kind: r.kind,
+        summary: r.summary,
+        trust: v.trust,
+        statement,
+    })
+}

@@ -1,0 +1,174 @@
+//! The similarity index: how an altered copy finds its original without a scan.
+//!
+//! Three tables, written once per new blob, each keyed so that a lookup is a
+//! prefix range read (values are empty):
+//!
+//! - `chunk_refs`: chunk id (32) ‖ blob id prefix (16) — for blobs of two or more
+//!   chunks, every chunk they use. A large file that was appended to, edited or cut
+//!   still shares most of its chunks with the original.
+//! - `prefixes`: prefix fingerprint (16) ‖ blob id prefix (16) — the first 256 bytes
+//!   (`sketch::prefix_key`), so a truncated copy finds what it was cut from.
+//! - `sketch_bands`: band (1) ‖ band key (8, LE) ‖ blob id prefix (16) — the LSH
+//!   bands of one-chunk blobs (`sketch::band_keys`).
+//!
+//! Blob ids are shortened to 16 bytes in these keys to halve their size; a hit is
+//! resolved to the full id with a range read of `blobs`, and every candidate is
+//! compared byte for byte before anything is said about it.
+
+use std::collections::HashMap;
+
+use redb::TableDefinition;
+
+use super::format::BlobRecord;
+use super::prefix_end;
+use super::snapshot::Snapshot;
+use super::writer::Tables;
+use crate::error::Result;
+use crate::id::{BlobId, ChunkId};
+use crate::sketch::SKETCH_BANDS;
+
+pub const CHUNK_REFS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunk_refs");
+pub const PREFIXES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("prefixes");
+pub const SKETCH_BAND_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sketch_bands");
+
+/// Bytes of a blob id kept in index keys (`BLOB_PREFIX_LEN`).
+pub const BLOB_PREFIX_LEN: usize = 16;
+
+/// What a reader computed for a new blob besides its recipe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexKeys {
+    pub prefix: Option<[u8; 16]>,
+    pub bands: Option<[u64; SKETCH_BANDS]>,
+}
+
+fn band_key(band: usize, key: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = band as u8;
+    k[1..].copy_from_slice(&key.to_le_bytes());
+    k
+}
+
+fn with_blob(head: &[u8], blob: &BlobId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(head.len() + BLOB_PREFIX_LEN);
+    k.extend_from_slice(head);
+    k.extend_from_slice(&blob.0[..BLOB_PREFIX_LEN]);
+    k
+}
+
+impl Tables<'_> {
+    /// Indexes a blob that was just stored for the first time.
+    pub fn put_similar(&mut self, id: &BlobId, rec: &BlobRecord, keys: &IndexKeys) -> Result<()> {
+        if rec.chunks.len() > 1 {
+            let mut seen = std::collections::HashSet::new();
+            for c in &rec.chunks {
+                if seen.insert(*c) {
+                    self.chunk_refs
+                        .insert(with_blob(c.as_bytes(), id).as_slice(), &[][..])?;
+                }
+            }
+        }
+        if let Some(p) = &keys.prefix {
+            self.prefixes.insert(with_blob(p, id).as_slice(), &[][..])?;
+        }
+        if let Some(bands) = &keys.bands {
+            for (i, b) in bands.iter().enumerate() {
+                self.sketch_bands
+                    .insert(with_blob(&band_key(i, *b), id).as_slice(), &[][..])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A candidate original and the evidence that led to it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Candidate {
+    /// Bytes of shared chunks (large files).
+    pub shared_bytes: u64,
+    /// LSH bands in common (small files).
+    pub bands: u32,
+    /// The claim's first 256 bytes are the candidate's.
+    pub same_prefix: bool,
+}
+
+impl Snapshot {
+    /// Full blob ids whose first 16 bytes are `prefix`.
+    fn blobs_with_prefix(&self, prefix: &[u8]) -> Result<Vec<BlobId>> {
+        let end = prefix_end(prefix);
+        let range = match &end {
+            Some(e) => self.blobs.range::<&[u8]>(prefix..e.as_slice())?,
+            None => self.blobs.range::<&[u8]>(prefix..)?,
+        };
+        let mut out = Vec::new();
+        for row in range {
+            let (k, _) = row?;
+            if let Some(id) = BlobId::from_slice(k.value()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn index_hits(
+        &self,
+        table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+        head: &[u8],
+    ) -> Result<Vec<BlobId>> {
+        let end = prefix_end(head);
+        let range = match &end {
+            Some(e) => table.range::<&[u8]>(head..e.as_slice())?,
+            None => table.range::<&[u8]>(head..)?,
+        };
+        let mut out = Vec::new();
+        for row in range.take(4096) {
+            let (k, _) = row?;
+            let key = k.value();
+            if key.len() == head.len() + BLOB_PREFIX_LEN {
+                out.extend(self.blobs_with_prefix(&key[head.len()..])?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Blobs that may be what a claim was made from, with their evidence. `chunks`
+    /// are the claim's (id, length) in order; `keys` its index keys.
+    pub fn similar_blobs(
+        &self,
+        chunks: &[(ChunkId, u32)],
+        keys: &IndexKeys,
+    ) -> Result<HashMap<BlobId, Candidate>> {
+        let mut out: HashMap<BlobId, Candidate> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for (c, len) in chunks {
+            if !seen.insert(*c) {
+                continue;
+            }
+            // A chunk that is a whole blob (one-chunk files) is found by its id.
+            if self.blobs.get(c.as_bytes().as_slice())?.is_some() {
+                out.entry(c.as_blob()).or_default().shared_bytes += *len as u64;
+            }
+            for b in self.index_hits(&self.chunk_refs, c.as_bytes())? {
+                out.entry(b).or_default().shared_bytes += *len as u64;
+            }
+        }
+        if let Some(p) = &keys.prefix {
+            for b in self.index_hits(&self.prefixes, p)? {
+                out.entry(b).or_default().same_prefix = true;
+            }
+        }
+        if let Some(bands) = &keys.bands {
+            for (i, key) in bands.iter().enumerate() {
+                for b in self.index_hits(&self.sketch_bands, &band_key(i, *key))? {
+                    out.entry(b).or_default().bands += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of rows in the similarity tables, for stats.
+    pub fn similar_rows(&self) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        Ok(self.chunk_refs.len()? + self.prefixes.len()? + self.sketch_bands.len()?)
+    }
+}
