@@ -9,7 +9,7 @@
 //!   application (in memory or streaming) and a strict text encoding that anyone can
 //!   check against the two files.
 //! - [`diff`]: computes a short edit script between two byte strings in bounded time.
-//! - [`classify`]: names the alteration ([`AlterationKind`]) with a one-sentence
+//! - [`classify`](mod@classify): names the alteration ([`AlterationKind`]) with a one-sentence
 //!   summary in the file's own terms and structured detail; the format-aware
 //!   verdicts (PDF updates, CSV rows, JPEG segments, PNG chunks) are in `by_format`.
 //! - [`formats`]: the minimal, bounds-checked readers of CSV, JPEG, PNG and PDF that

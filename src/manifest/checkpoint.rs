@@ -41,6 +41,21 @@ pub fn default_origin(release: &str) -> String {
     format!("custody/{release}")
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ`, the form custody writes: shape checked here, range by
+/// humantime.
+fn is_rfc3339_seconds(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+        && humantime::parse_rfc3339(s).is_ok()
+}
+
 fn b64_hash(s: &str) -> Option<[u8; 32]> {
     let v = B64.decode(s).ok()?;
     v.try_into().ok()
@@ -90,19 +105,31 @@ impl Checkpoint {
         let (mut release, mut created, mut parent) = (None, None, None);
         for l in lines {
             if let Some(r) = l.strip_prefix("release ") {
+                crate::store::format::check_release_name(r).map_err(CheckpointError::Malformed)?;
                 if release.replace(r.to_string()).is_some() {
                     return Err(CheckpointError::Malformed("two release lines"));
                 }
             } else if let Some(c) = l.strip_prefix("created ") {
-                created = Some(c.to_string());
+                if !is_rfc3339_seconds(c) {
+                    return Err(CheckpointError::Malformed(
+                        "created is not YYYY-MM-DDTHH:MM:SSZ",
+                    ));
+                }
+                if created.replace(c.to_string()).is_some() {
+                    return Err(CheckpointError::Malformed("two created lines"));
+                }
             } else if let Some(p) = l.strip_prefix("parent ") {
                 let (name, root) = p.split_once(' ').ok_or(CheckpointError::Malformed(
                     "parent line needs a name and a root",
                 ))?;
+                crate::store::format::check_release_name(name)
+                    .map_err(CheckpointError::Malformed)?;
                 let root = b64_hash(root).ok_or(CheckpointError::Malformed(
                     "parent root is not 32 bytes of base64",
                 ))?;
-                parent = Some((name.to_string(), root));
+                if parent.replace((name.to_string(), root)).is_some() {
+                    return Err(CheckpointError::Malformed("two parent lines"));
+                }
             }
             // Other extension lines are allowed by the checkpoint format and ignored.
         }
@@ -111,7 +138,7 @@ impl Checkpoint {
             size,
             root,
             release: release.ok_or(CheckpointError::Malformed("no release line"))?,
-            created: created.unwrap_or_default(),
+            created: created.ok_or(CheckpointError::Malformed("no created line"))?,
             parent,
         })
     }

@@ -121,12 +121,14 @@ fn parse_leaf(line: &[u8], n: usize) -> Result<Leaf, VerifyError> {
     let kind =
         EntryKind::from_name(kind).ok_or_else(|| err(n, format!("unknown kind {kind:?}")))?;
     let path = EntryPath::parse_escaped(path).map_err(|e| err(n, format!("bad path: {e}")))?;
-    Ok(Leaf {
+    let leaf = Leaf {
         kind,
         size,
         hash,
         path,
-    })
+    };
+    leaf.check().map_err(|e| err(n, e))?;
+    Ok(leaf)
 }
 
 fn header(
@@ -180,6 +182,15 @@ pub fn verify_manifest_with(
     let release = header(&mut r, &mut buf, n, "release ")?;
     n += 1;
     let entries = header(&mut r, &mut buf, n, "entries ")?;
+    if entries.is_empty()
+        || !entries.bytes().all(|b| b.is_ascii_digit())
+        || (entries.len() > 1 && entries.starts_with('0'))
+    {
+        return Err(err(
+            n,
+            "entries is not a decimal number without leading zeros",
+        ));
+    }
     let entries: u64 = entries
         .parse()
         .map_err(|_| err(n, "entries is not a number"))?;

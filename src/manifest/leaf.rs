@@ -55,12 +55,23 @@ impl Leaf {
         let path = EntryPath::new(d.bytes32()?.to_vec())
             .map_err(|_| DecodeError::Invalid("leaf path is not a valid entry path"))?;
         d.end()?;
-        Ok(Self {
+        let leaf = Self {
             kind,
             size,
             hash,
             path,
-        })
+        };
+        leaf.check().map_err(DecodeError::Invalid)?;
+        Ok(leaf)
+    }
+
+    /// The rules a leaf must keep beyond its encoding: a directory has size 0 and
+    /// the all-zero hash.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.kind == EntryKind::Dir && (self.size != 0 || self.hash != [0; 32]) {
+            return Err("a directory leaf must have size 0 and the all-zero hash");
+        }
+        Ok(())
     }
 
     /// `BLAKE3(0x00 ‖ leaf)`.

@@ -149,6 +149,20 @@ impl Proof {
         if text.len() > MAX_PROOF_BYTES {
             return Err(VerifyError::TooLarge);
         }
+        // One text form only: \n line ends, a final newline, no other control
+        // characters (a CR would otherwise slip through `lines()`).
+        if let Some(i) = text.find(|c: char| c.is_control() && c != '\n') {
+            return Err(parse_err(
+                text[..i].matches('\n').count() + 1,
+                "control character (only \\n line ends are allowed)",
+            ));
+        }
+        if !text.ends_with('\n') {
+            return Err(parse_err(
+                text.matches('\n').count() + 1,
+                "the file does not end in a newline",
+            ));
+        }
         let (head, note) = match text.find("\n\n") {
             Some(i) => (&text[..i + 1], Some(&text[i + 2..])),
             None => (text, None),
@@ -185,8 +199,8 @@ impl Proof {
                 }))
             }
             CONSISTENCY_HEADER => {
-                if note.is_some_and(|n| !n.is_empty()) {
-                    return Err(parse_err(0, "unexpected text after a blank line"));
+                if note.is_some() {
+                    return Err(parse_err(0, "unexpected empty line"));
                 }
                 let mut size_root = |tag: &str| -> Result<(u64, [u8; 32]), VerifyError> {
                     let (n, l) = lines
@@ -283,6 +297,7 @@ fn parse_leaf<'a>(lines: &mut Lines<'a>, tag: &str) -> Result<Option<ProvenLeaf>
         hash: hex32(hash).ok_or_else(|| parse_err(n, "hash is not 64 lower-case hex digits"))?,
         path: EntryPath::parse_escaped(path).map_err(|e| parse_err(n, format!("bad path: {e}")))?,
     };
+    leaf.check().map_err(|e| parse_err(n, e))?;
     let index = parse_u64(index).ok_or_else(|| parse_err(n, "index is not a number"))?;
     let path = parse_hashes(lines)?;
     Ok(Some(ProvenLeaf { index, leaf, path }))
@@ -538,6 +553,12 @@ fn check_absence(p: &AbsenceProof, size: u64, root: &[u8; 32]) -> Result<(), Ver
         if p.left.is_some() || p.right.is_some() {
             return Err(VerifyError::Absence(
                 "an empty release has no leaves to show",
+            ));
+        }
+        // Only the empty tree has size 0: without this any root could claim it.
+        if *root != <Blake3 as super::merkle::TreeHash>::empty() {
+            return Err(VerifyError::Absence(
+                "size 0, but the root is not the empty tree's",
             ));
         }
         return Ok(());

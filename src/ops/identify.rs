@@ -32,9 +32,9 @@ use crate::store::{Snapshot, Store, prefix_end};
 
 /// Below this similarity a candidate is not the claim's original (`ALTERED_THRESHOLD`).
 /// docs/ACCURACY.md shows how it was chosen.
-pub const ALTERED_THRESHOLD: f64 = 0.5;
+pub const ALTERED_THRESHOLD: f64 = 0.6;
 /// Candidates compared byte for byte per claim, best evidence first.
-const MAX_CANDIDATES: usize = 8;
+const MAX_CANDIDATES: usize = 16;
 /// Claims and originals up to this size are compared in memory.
 const MAX_COMPARE_BYTES: u64 = 256 * 1024 * 1024;
 /// Originals listed per altered claim.
@@ -349,9 +349,11 @@ impl Ctx<'_> {
         let found = self.snap.similar_blobs(&s.chunks, &s.keys)?;
         let mut ranked: Vec<(BlobId, Candidate)> =
             found.into_iter().filter(|(b, _)| *b != s.id).collect();
-        // Evidence first: shared bytes, then bands, then the prefix.
+        // Evidence first: shared bytes (large files), then sketch bands and the prefix
+        // together — a prefix shared with many files (a page template) alone is weak,
+        // bands alone can be boilerplate; the original usually has both.
         ranked.sort_by(|a, b| {
-            let key = |c: &Candidate| (c.shared_bytes, c.bands, c.same_prefix as u8);
+            let key = |c: &Candidate| (c.shared_bytes, c.bands + 3 * c.same_prefix as u32);
             key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0))
         });
         let mut originals = Vec::new();
@@ -368,7 +370,7 @@ impl Ctx<'_> {
                 Ok(())
             })?;
             let script = alter::edit_script(&orig, claim);
-            let alteration = alter::classify(&orig, claim, &name);
+            let alteration = alter::classify_with_script(&orig, claim, &name, &script);
             let similarity = alteration.similarity;
             // A claim that is a cut of the original is that original whatever share it
             // kept, when at least the prefix fingerprint's bytes survive.

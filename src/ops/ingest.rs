@@ -26,7 +26,7 @@ use crate::id::{BlobId, ChunkId};
 use crate::paths::{EntryPath, escape_bytes};
 use crate::progress::Progress;
 use crate::store::format::*;
-use crate::store::writer::{SegmentPacker, Tables};
+use crate::store::writer::{PutEntry, SegmentPacker, Tables};
 use crate::store::{Snapshot, Store, delete_prefix, now_ns, release_in_txn};
 use crate::walk::{IssueKind, NodeKind, NodeStat, WalkIssue, WalkItem, Walked, Walker};
 
@@ -157,7 +157,7 @@ enum Msg {
     Entry {
         path: EntryPath,
         rec: EntryRecord,
-        blob: Option<NewBlob>,
+        blob: Option<Box<NewBlob>>,
     },
     /// Every item was processed: commit the release.
     Finish,
@@ -719,7 +719,7 @@ fn read_file(sh: &Shared, w: &mut Worker, item: &WalkItem) -> Result<()> {
             Msg::Entry {
                 path: path.clone(),
                 rec,
-                blob: Some(blob),
+                blob: Some(Box::new(blob)),
             },
         )?;
         for (path, rec, blob) in members {
@@ -728,7 +728,7 @@ fn read_file(sh: &Shared, w: &mut Worker, item: &WalkItem) -> Result<()> {
                 Msg::Entry {
                     path,
                     rec,
-                    blob: Some(blob),
+                    blob: Some(Box::new(blob)),
                 },
             )?;
         }
@@ -947,6 +947,26 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
                         {
                             t.put_similar(&b.id, &b.rec, &b.keys)?;
                         }
+                        match t.put_entry(rel, path.as_bytes(), &rec)? {
+                            PutEntry::Shadowed => {
+                                sh.issue(
+                                    &path,
+                                    IssueKind::ArchiveOpaque,
+                                    "archive member not indexed: a real file has the same path",
+                                );
+                                continue;
+                            }
+                            PutEntry::Replaced(old) => {
+                                counts.members -= 1;
+                                counts.member_bytes -= old.size;
+                                sh.issue(
+                                    &path,
+                                    IssueKind::ArchiveOpaque,
+                                    "archive member not indexed: a real file has the same path",
+                                );
+                            }
+                            PutEntry::Inserted => {}
+                        }
                         match rec.kind {
                             EntryKind::File => {
                                 counts.files += 1;
@@ -959,7 +979,6 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
                                 counts.member_bytes += rec.size;
                             }
                         }
-                        t.put_entry(rel, path.as_bytes(), &rec)?;
                         entries += 1;
                     }
                     Msg::Finish => {

@@ -15,7 +15,7 @@
 //! summary <one line>
 //! script
 //! copy <offset> <len> | insert <base64>      (one op per line)
-//!                                            (empty line)
+//! end
 //! <the original's inclusion proof, as `prove` writes it>
 //! ```
 
@@ -46,7 +46,7 @@ pub fn write_report(store: &Store, claim: BlobId, claim_size: u64, o: &Original)
         .as_ref()
         .ok_or_else(|| Error::Invalid("no edit script for the original".into()))?;
     Ok(format!(
-        "{REPORT_HEADER}\nclaim {claim} {claim_size}\noriginal {} {}\nkind {}\nsimilarity {:.4}\nsummary {}\nscript\n{}\n{}",
+        "{REPORT_HEADER}\nclaim {claim} {claim_size}\noriginal {} {}\nkind {}\nsimilarity {:.4}\nsummary {}\nscript\n{}end\n{}",
         o.blake3,
         o.size,
         serde_json::to_value(o.alteration.kind)
@@ -108,9 +108,15 @@ impl Report {
                 "report: unexpected line before 'script'".into(),
             ));
         }
-        let (script, proof) = rest
-            .split_once("\n\n")
-            .ok_or_else(|| Error::Invalid("report: no empty line after the script".into()))?;
+        // The script's lines never read "end": they start with "copy" or "insert".
+        let (script, proof) = if let Some(p) = rest.strip_prefix("end\n") {
+            ("", p)
+        } else {
+            let i = rest
+                .find("\nend\n")
+                .ok_or_else(|| Error::Invalid("report: no 'end' line after the script".into()))?;
+            (&rest[..i + 1], &rest[i + 5..])
+        };
         let script = EditScript::parse(script)
             .map_err(|e| Error::Invalid(format!("report: script: {e}")))?;
         let proof =

@@ -55,15 +55,47 @@ impl<'t> Tables<'t> {
     }
 
     /// Inserts an entry and its content-index row.
-    pub fn put_entry(&mut self, release: u32, path: &[u8], rec: &EntryRecord) -> Result<()> {
+    ///
+    /// A member path (`a.zip!/x`) can also be a real path when a directory is named
+    /// `a.zip!`. The real entry wins, whichever arrives first; only paths holding the
+    /// separator pay for the check.
+    pub fn put_entry(&mut self, release: u32, path: &[u8], rec: &EntryRecord) -> Result<PutEntry> {
+        let key = entry_key(release, path);
+        let mut outcome = PutEntry::Inserted;
+        if path
+            .windows(crate::paths::ARCHIVE_SEPARATOR.len())
+            .any(|w| w == crate::paths::ARCHIVE_SEPARATOR)
+            && let Some(old) = self.entries.get(key.as_slice())?
+        {
+            let old = EntryRecord::decode(old.value())
+                .map_err(|e| crate::Error::corrupt(format!("entry {}", path_of(path)), e))?;
+            match (old.kind == EntryKind::Member, rec.kind == EntryKind::Member) {
+                (false, true) => return Ok(PutEntry::Shadowed),
+                (true, false) => {
+                    self.by_content
+                        .remove(content_key(release, &old.hash, path).as_slice())?;
+                    outcome = PutEntry::Replaced(old);
+                }
+                _ => {}
+            }
+        }
         self.entries
-            .insert(entry_key(release, path).as_slice(), rec.encode().as_slice())?;
+            .insert(key.as_slice(), rec.encode().as_slice())?;
         self.by_content.insert(
             content_key(release, &rec.hash, path).as_slice(),
             &content_value(rec.kind, rec.size)[..],
         )?;
-        Ok(())
+        Ok(outcome)
     }
+}
+
+/// What `put_entry` did.
+pub(crate) enum PutEntry {
+    Inserted,
+    /// A member entry that was there is replaced by a real entry at the same path.
+    Replaced(EntryRecord),
+    /// A member entry was not written: a real entry has its path.
+    Shadowed,
 }
 
 /// Packs stored chunks into segment values of at most [`SEGMENT_TARGET`] bytes.

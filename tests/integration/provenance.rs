@@ -618,6 +618,18 @@ fn python_verifier_agrees() {
     let (r1, r2) = (s.path().join("r1"), s.path().join("r2"));
     make_release_one(&r1).unwrap();
     make_release_two(&r1, &r2).unwrap();
+    // An archive, so that member leaves are in the proofs too.
+    {
+        let f = fs::File::create(r2.join("miamihidta/scans.zip")).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        z.start_file(
+            "inner/page one.txt",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        std::io::Write::write_all(&mut z, b"scanned page\n").unwrap();
+        z.finish().unwrap();
+    }
     s.init();
     s.ok(&["ingest", r1.to_str().unwrap(), "--release", "r1"]);
     s.ok(&[
@@ -664,6 +676,10 @@ fn python_verifier_agrees() {
         ),
         write("incl-r1", &s.ok(&["prove", "r1", "austinrtcc/budget.csv"])),
         write(
+            "incl-member",
+            &s.ok(&["prove", "r2", "miamihidta/scans.zip!/inner/page one.txt"]),
+        ),
+        write(
             "absent",
             &s.ok(&["prove-absent", "r2", "--hash", &absent_hash]),
         ),
@@ -690,7 +706,7 @@ fn python_verifier_agrees() {
     for f in &originals {
         let text = fs::read_to_string(f).unwrap();
         let chars: Vec<char> = text.chars().collect();
-        let step = (chars.len() / 25).max(1);
+        let step = (chars.len() / 12).max(1);
         for i in (0..chars.len()).step_by(step) {
             let mut c = chars.clone();
             c[i] = if c[i] == '1' { '2' } else { '1' };
@@ -707,9 +723,15 @@ fn python_verifier_agrees() {
     let claims = [None, Some(&claim), Some(&other_claim), Some(&absent_claim)];
     let mut compared = 0;
     let mut disagreements = Vec::new();
-    for f in &files {
-        for a in &anchors {
-            for c in claims {
+    // Every anchor and claim on the files custody made; one combination that holds for
+    // the original on each tampered copy (each Python run costs ~0.2 s of start-up).
+    for (i, f) in files.iter().enumerate() {
+        let tampered = i >= originals.len();
+        for (ai, a) in anchors.iter().enumerate() {
+            for (ci, c) in claims.iter().copied().enumerate() {
+                if tampered && (ai != 0 || ci != 0) {
+                    continue;
+                }
                 let mut args: Vec<String> = vec![f.display().to_string()];
                 args.extend(a.iter().cloned());
                 if let Some(c) = c {
@@ -749,5 +771,5 @@ fn python_verifier_agrees() {
         disagreements.len(),
         disagreements.join("\n")
     );
-    assert!(compared > 500, "{compared}");
+    assert!(compared > 150, "{compared}");
 }
