@@ -25,8 +25,11 @@ pub const SKETCH_ROWS: usize = SKETCH_HASHES / SKETCH_BANDS;
 
 /// Files smaller than this have too few shingles for a meaningful sketch.
 pub const SKETCH_MIN_BYTES: u64 = 24;
-/// Files larger than this are found through shared chunks instead.
-pub const SKETCH_MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// Files larger than this are found through shared chunks instead. Twice the
+/// largest chunk, so that a file cut into one chunk and an edited copy cut into two
+/// (or the other way round) are both sketched: with no chunk in common, the sketch
+/// is what links them.
+pub const SKETCH_MAX_BYTES: u64 = 256 * 1024;
 /// Bytes hashed for the prefix fingerprint (`PREFIX_LEN`).
 pub const PREFIX_LEN: usize = 256;
 

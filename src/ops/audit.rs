@@ -35,11 +35,11 @@ use crate::walk::{IssueKind, NodeKind, WalkIssue, Walked, Walker};
 
 const MAX_COMPARE_BYTES: u64 = 256 * 1024 * 1024;
 /// Similarity needed to call a mirror file an altered copy of an entry.
-const ALTERED_SIMILARITY: f64 = 0.5;
+pub(crate) const ALTERED_SIMILARITY: f64 = 0.5;
 /// ... when nothing but content links them (another name, another folder): files of
 /// one kind from one source (two TeX manuals, two CSVs of one survey) can share half
 /// their bytes without one being made from the other.
-const UNRELATED_NAME_SIMILARITY: f64 = 0.9;
+pub(crate) const UNRELATED_NAME_SIMILARITY: f64 = 0.9;
 
 /// One file of the mirror, or one member of an archive in it.
 #[derive(Debug, Clone)]

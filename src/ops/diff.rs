@@ -29,8 +29,14 @@ use crate::store::{Release, Snapshot, Store};
 /// Files compared byte for byte to describe a modification; larger ones are
 /// described by the chunks they share.
 const MAX_DETAIL_BYTES: u64 = 64 * 1024 * 1024;
-/// Similarity needed to call a removed/added pair renamed and modified.
-const RENAME_SIMILARITY: f64 = 0.5;
+/// Similarity needed to call a removed/added pair renamed and modified: audit's bars,
+/// for the same reason. A file moved to another folder under its own name needs half
+/// its bytes in common; under another name it must be nearly the same, since two
+/// generated pages or two examples of one package share most of their boilerplate
+/// without one being made from the other.
+use crate::ops::audit::{
+    ALTERED_SIMILARITY as RENAME_SAME_NAME, UNRELATED_NAME_SIMILARITY as RENAME_OTHER_NAME,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -254,7 +260,14 @@ pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
         let mut taken = vec![false; still_removed.len()];
         let mut keep_added = Vec::new();
         for y in still_added {
-            match similar_removed(&snap, store.meta().chunk, &y, &removed_hashes, &taken)? {
+            match similar_removed(
+                &snap,
+                store.meta().chunk,
+                &y,
+                &removed_hashes,
+                &still_removed,
+                &taken,
+            )? {
                 Some((i, change)) => {
                     taken[i] = true;
                     report_rm.push(RenamedModified {
@@ -535,6 +548,7 @@ fn similar_removed(
     params: crate::chunking::ChunkParams,
     y: &Entry,
     removed: &BTreeMap<[u8; 32], usize>,
+    removed_entries: &[Entry],
     taken: &[bool],
 ) -> Result<Option<(usize, Change)>> {
     if y.record.kind != EntryKind::File {
@@ -561,7 +575,11 @@ fn similar_removed(
             continue;
         };
         let c = byte_change(&old, &new, &name);
-        if c.similarity >= RENAME_SIMILARITY
+        let bar = match removed_entries[i].path.file_name() == y.path.file_name() {
+            true => RENAME_SAME_NAME,
+            false => RENAME_OTHER_NAME,
+        };
+        if c.similarity >= bar
             && best
                 .as_ref()
                 .is_none_or(|(_, b)| c.similarity > b.similarity)

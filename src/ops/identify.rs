@@ -37,6 +37,8 @@ pub const ALTERED_THRESHOLD: f64 = 0.6;
 const MAX_CANDIDATES: usize = 16;
 /// Claims and originals up to this size are compared in memory.
 const MAX_COMPARE_BYTES: u64 = 256 * 1024 * 1024;
+/// Candidates sharing the claim's first 256 bytes read to test for a truncation.
+const MAX_PREFIX_CHECKS: usize = 512;
 /// Originals listed per altered claim.
 const MAX_ORIGINALS: usize = 3;
 
@@ -232,7 +234,7 @@ fn scan(r: &mut dyn Read, params: crate::chunking::ChunkParams) -> std::io::Resu
     while let Some(w) = c.next_window(r)? {
         if first {
             keys.prefix = crate::sketch::prefix_key(w.data);
-            if w.at_end && w.cuts.len() == 1 {
+            if w.at_end {
                 keys.bands = crate::sketch::band_keys(w.data);
             }
             first = false;
@@ -347,14 +349,39 @@ impl Ctx<'_> {
         name: String,
     ) -> Result<()> {
         let found = self.snap.similar_blobs(&s.chunks, &s.keys)?;
+        // A claim that is a strict prefix of a stored blob is a cut of it, however
+        // little it kept; when its first 256 bytes are a template many files share,
+        // only reading those candidates finds the one it was cut from.
+        let mut cut_from = std::collections::HashSet::new();
+        if let Some(claim) = claim {
+            let mut prefixed: Vec<&BlobId> = found
+                .iter()
+                .filter(|(_, c)| c.same_prefix)
+                .map(|(b, _)| b)
+                .collect();
+            prefixed.sort();
+            for b in prefixed.into_iter().take(MAX_PREFIX_CHECKS) {
+                if self.snap.blob(b)?.is_some_and(|r| r.size > s.size)
+                    && self.snap.read_prefix(b, claim.len())? == claim
+                {
+                    cut_from.insert(*b);
+                }
+            }
+        }
         let mut ranked: Vec<(BlobId, Candidate)> =
             found.into_iter().filter(|(b, _)| *b != s.id).collect();
         // Evidence first: shared bytes (large files), then sketch bands and the prefix
         // together — a prefix shared with many files (a page template) alone is weak,
         // bands alone can be boilerplate; the original usually has both.
         ranked.sort_by(|a, b| {
-            let key = |c: &Candidate| (c.shared_bytes, c.bands + 3 * c.same_prefix as u32);
-            key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0))
+            let key = |id: &BlobId, c: &Candidate| {
+                (
+                    cut_from.contains(id),
+                    c.shared_bytes,
+                    c.bands + 3 * c.same_prefix as u32,
+                )
+            };
+            key(&b.0, &b.1).cmp(&key(&a.0, &a.1)).then(a.0.cmp(&b.0))
         });
         let mut originals = Vec::new();
         for (blob, cand) in ranked.into_iter().take(MAX_CANDIDATES) {

@@ -800,8 +800,9 @@ fn chunk_file(
         let whole_file = first && window.cuts.len() == 1 && window.at_end;
         if first {
             keys.prefix = crate::sketch::prefix_key(window.data);
-            // One chunk: too small for shared chunks to find it altered; sketch it.
-            if whole_file {
+            // Small files share few chunks with their altered copies: sketch them
+            // (band_keys ignores files over SKETCH_MAX_BYTES).
+            if window.at_end {
                 keys.bands = crate::sketch::band_keys(window.data);
             }
         }

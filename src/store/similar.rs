@@ -9,7 +9,7 @@
 //! - `prefixes`: prefix fingerprint (16) ‖ blob id prefix (16) — the first 256 bytes
 //!   (`sketch::prefix_key`), so a truncated copy finds what it was cut from.
 //! - `sketch_bands`: band (1) ‖ band key (8, LE) ‖ blob id prefix (16) — the LSH
-//!   bands of one-chunk blobs (`sketch::band_keys`).
+//!   bands of blobs up to 256 KiB (`sketch::band_keys`).
 //!
 //! Blob ids are shortened to 16 bytes in these keys to halve their size; a hit is
 //! resolved to the full id with a range read of `blobs`, and every candidate is

@@ -276,6 +276,25 @@ impl Snapshot {
         Ok(decode_chunk(id, &loc_as_dir(id, &loc), stored))
     }
 
+    /// The first `n` bytes of a blob (fewer if it is shorter), each chunk verified.
+    pub fn read_prefix(&self, id: &BlobId, n: usize) -> Result<Vec<u8>> {
+        let rec = self
+            .blob(id)?
+            .ok_or_else(|| Error::Damaged(format!("blob {id} is missing")))?;
+        let mut out = Vec::with_capacity(n.min(rec.size as usize));
+        for c in &rec.chunks {
+            if out.len() >= n {
+                break;
+            }
+            let data = self
+                .read_chunk(c)?
+                .map_err(|f| Error::Damaged(format!("blob {id}: chunk {c}: {f}")))?;
+            out.extend_from_slice(&data);
+        }
+        out.truncate(n);
+        Ok(out)
+    }
+
     /// Streams a blob's bytes to `sink`, chunk by chunk, each chunk verified before it
     /// is handed over, and the whole content's hash checked at the end.
     pub fn read_blob(
