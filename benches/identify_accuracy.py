@@ -271,6 +271,19 @@ def main():
     alt = [s for k, s in stats.items() if k not in ("exact", "unrelated", "rezipped")]
     alt_claims = sum(s["claims"] for s in alt)
     alt_ok = sum(s["original"] for s in alt)
+    # Precision and recall per verdict: of the claims custody gave verdict V, how many
+    # should have had it (and, for altered, named the right original); of those that
+    # should, how many got it.
+    print("\n| verdict | given | correct | precision | expected | recall |")
+    print("|---|---|---|---|---|---|")
+    for v in ("exact", "altered", "unknown"):
+        given = [p for p, (k, want, o) in expect.items() if p in got and got[p]["verdict"] == v]
+        expected = [p for p, (k, want, o) in expect.items() if want == v]
+        correct = [p for p in given if expect[p][1] == v and (p, expect[p][0]) not in
+                   {(m[1], m[0]) for m in misses}]
+        prec = len(correct) / len(given) * 100 if given else 100.0
+        rec = len(correct) / len(expected) * 100 if expected else 100.0
+        print(f"| {v} | {len(given)} | {len(correct)} | {prec:.1f}% | {len(expected)} | {rec:.1f}% |")
     print(f"\naltered with the right original: {alt_ok}/{alt_claims} = {alt_ok / alt_claims * 100:.1f}%")
     if sims["altered"]:
         sa = sorted(sims["altered"])

@@ -106,6 +106,31 @@ fn text(r: &DemoReport, kept: bool) -> String {
         "$ custody prove-absent leak-r2 --hash <b3 of r1's roster.csv> -o absent.proof && custody verify-proof absent.proof --file leak/r1/austinrtcc/roster.csv --vkey ...\n  VERIFIED: {}\n",
         r.absence
     );
+    s += "$ custody identify claims/ --report-dir reports\n";
+    for c in &r.identify {
+        let v = match c.verdict {
+            custody::ops::identify::Verdict::Exact => "EXACT  ",
+            custody::ops::identify::Verdict::Altered => "ALTERED",
+            custody::ops::identify::Verdict::Unknown => "UNKNOWN",
+            custody::ops::identify::Verdict::Error => "ERROR  ",
+        };
+        let sep = if c.detail.is_empty() { "" } else { "  " };
+        s += &format!("  {v} {}{sep}{}\n", c.claim, c.detail);
+    }
+    s += &format!(
+        "$ custody verify-report {} claims/roster-as-sent.csv\n  VERIFIED: {}\n",
+        r.report_file, r.report_check
+    );
+    let d = &r.diff;
+    s += &format!(
+        "$ custody diff leak-r1 leak-r2\n  {} added, {} removed, {} modified, {} renamed, {} unchanged\n",
+        d.added, d.removed, d.modified, d.renamed, d.unchanged
+    );
+    let a = &r.audit;
+    s += &format!(
+        "$ custody audit mirror --release leak-r1   # a damaged copy of r1\n  {} matched, {} moved, {} missing, {} truncated, {} corrupt, {} altered, {} extra\n",
+        a.matched, a.moved, a.missing, a.truncated, a.corrupt, a.altered, a.extra
+    );
     s += if kept {
         "\nKept the demo directory; point CUSTODY_STORE at its store.redb to explore.\n"
     } else {

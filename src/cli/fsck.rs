@@ -1,5 +1,5 @@
 use custody::Result;
-use custody::ops::fsck::{FsckReport, fsck};
+use custody::ops::fsck::{FsckReport, fsck, record_damage};
 
 use super::output::{bytes, count};
 use super::{Ctx, Exit, output};
@@ -15,6 +15,28 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
     let store = ctx.open()?;
     let progress = ctx.progress();
     let r = fsck(&store, a.read_data, progress.as_ref())?;
+    drop(store);
+    let recorded = match record_damage(&ctx.store_path, &r) {
+        Ok(b) => b,
+        Err(e) => {
+            output::warn(
+                ctx.quiet,
+                &format!("could not record the damage found: {e}"),
+            );
+            false
+        }
+    };
+    if !r.repairable_chunks.is_empty() {
+        let how = if recorded {
+            "recorded: ingesting a tree that still holds the affected files stores them again"
+        } else {
+            "not recorded (another process is writing): run fsck --read-data again after it"
+        };
+        output::warn(
+            ctx.quiet,
+            &format!("{} damaged chunks {how}", r.repairable_chunks.len()),
+        );
+    }
     if ctx.json {
         output::json(&r)?;
     } else {

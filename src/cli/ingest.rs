@@ -19,6 +19,9 @@ pub struct Args {
     /// Read and hash every file, even ones the cache says are unchanged.
     #[arg(long)]
     reread: bool,
+    /// Keep zip and tar files opaque: do not index their members as entries.
+    #[arg(long)]
+    no_members: bool,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
@@ -29,6 +32,7 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
         release: a.release,
         parent: a.parent,
         reread: a.reread,
+        index_members: !a.no_members,
     };
     let r = ingest(&store, &opts, progress.as_ref())?;
     if ctx.json {

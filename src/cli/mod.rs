@@ -90,7 +90,7 @@ pub enum Command {
     /// Check the store's structure, and with --read-data every byte.
     Fsck(fsck::Args),
     /// Sizes, deduplication and compression, per release and for the store.
-    Stats,
+    Stats(stats::Args),
     /// Print BLAKE3 content ids of files, as b3sum does.
     Hash(hash::Args),
     /// Say whether claimed files are exact copies, altered copies, or unknown.
@@ -158,7 +158,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Cat(a) => cat::run(&ctx, a),
         Command::Extract(a) => extract::run(&ctx, a),
         Command::Fsck(a) => fsck::run(&ctx, a),
-        Command::Stats => stats::run(&ctx),
+        Command::Stats(a) => stats::run(&ctx, a),
         Command::Hash(a) => hash::run(&ctx, a),
         Command::Identify(a) => identify::run(&ctx, a),
         Command::VerifyReport(a) => verify_report::run(&ctx, a),

@@ -4,7 +4,14 @@ use custody::ops::stats::stats;
 use super::output::{bytes, count};
 use super::{Ctx, Exit, output};
 
-pub fn run(ctx: &Ctx) -> Result<Exit> {
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Also show what each table of the store occupies.
+    #[arg(long)]
+    tables: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<Exit> {
     let store = ctx.open()?;
     let r = stats(&store)?;
     if ctx.json {
@@ -31,9 +38,27 @@ pub fn run(ctx: &Ctx) -> Result<Exit> {
         st.total_ratio
     );
     s += &format!(
-        "  records, indexes and free space: {}\n",
-        bytes(st.overhead_bytes)
+        "  records, indexes and free space: {} ({:.0} bytes of records and indexes per entry)\n",
+        bytes(st.overhead_bytes),
+        r.metadata_bytes_per_entry
     );
+    if args.tables {
+        s += &format!(
+            "\n{:14}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}\n",
+            "TABLE", "ROWS", "STORED", "PAGES", "SLACK", "TOTAL"
+        );
+        for t in &r.tables {
+            s += &format!(
+                "{:14}  {:>11}  {:>10}  {:>10}  {:>10}  {:>10}\n",
+                t.name,
+                count(t.rows),
+                bytes(t.stored_bytes),
+                bytes(t.metadata_bytes),
+                bytes(t.fragmented_bytes),
+                bytes(t.total())
+            );
+        }
+    }
     if !r.releases.is_empty() {
         let w = r
             .releases

@@ -1,6 +1,9 @@
 //! `demo`: builds a small leak-like sample (two releases of a few agency folders) in a
 //! directory and runs the whole job on it: init, ingest, ingest of the next release,
-//! list, cat, extract with a byte-for-byte comparison, fsck --read-data and stats.
+//! list, cat, extract with a byte-for-byte comparison, fsck --read-data, stats, signed
+//! proofs, identify of claimed files (with a checked alteration report), diff of the
+//! two releases and audit of a damaged mirror; each answer is checked against what the
+//! sample is known to hold.
 //! The sample generator is also what the tests use for fixture trees.
 
 use std::fs;
@@ -13,8 +16,11 @@ use serde::Serialize;
 use crate::chunking::ChunkParams;
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::proof::Anchor;
+use crate::ops::audit::{Against, AuditSummary, audit};
+use crate::ops::diff::{Summary as DiffSummary, diff};
 use crate::ops::extract::{ExtractOptions, ExtractReport, extract};
 use crate::ops::fsck::{FsckReport, fsck};
+use crate::ops::identify::{IdentifyOptions, Verdict, identify};
 use crate::ops::ingest::{IngestOptions, IngestReport, ingest};
 use crate::ops::ls::{LsReport, ls};
 use crate::ops::prove::{Target, prove, prove_absent};
@@ -280,6 +286,64 @@ pub struct DemoReport {
     /// What verifying an absence proof of r1's original CSV in r2 proved.
     pub absence: String,
     pub proof_bytes: usize,
+    /// Each claim's name and verdict: an exact copy, a doctored copy, an unrelated file.
+    pub identify: Vec<DemoClaim>,
+    /// What checking the doctored copy's alteration report proved.
+    pub report_check: String,
+    /// The report checked, relative to the demo directory.
+    pub report_file: String,
+    pub diff: DiffSummary,
+    pub audit: AuditSummary,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoClaim {
+    pub claim: String,
+    pub verdict: Verdict,
+    /// Exact: the first (release, path); altered: the original's and how it changed.
+    pub detail: String,
+}
+
+/// Claims someone might send: a renamed copy of the scan, a copy of r2's roster with
+/// one more row doctored, and a file from elsewhere.
+fn make_claims(src2: &Path, dir: &Path) -> Result<()> {
+    let scan = src2.join("bostonbric/files/scan.pdf");
+    write(
+        dir,
+        "from-a-source.pdf",
+        &fs::read(&scan).ctx(&scan, "read")?,
+    )?;
+    let roster = src2.join("austinrtcc/roster.csv");
+    let text = fs::read_to_string(&roster).ctx(&roster, "read")?;
+    write(
+        dir,
+        "roster-as-sent.csv",
+        text.replacen("\n240,", "\n240,J. DOE ", 1).as_bytes(),
+    )?;
+    write(dir, "notes.txt", words("unrelated notes", 3000).as_bytes())
+}
+
+/// r1 as someone else mirrored it: a file lost, one moved, the scan cut short, a
+/// photo with a flipped bit, and a file of their own.
+fn make_mirror(src1: &Path, m: &Path) -> Result<()> {
+    copy_tree(src1, m)?;
+    let lost = m.join("chicagochiefs/budget.csv");
+    fs::remove_file(&lost).ctx(&lost, "remove")?;
+    let from = m.join("miamihidta/budget.csv");
+    fs::create_dir_all(m.join("moved")).ctx(m, "create directory")?;
+    fs::rename(&from, m.join("moved/miami-budget.csv")).ctx(&from, "rename")?;
+    let scan = m.join("bostonbric/files/scan.pdf");
+    let data = fs::read(&scan).ctx(&scan, "read")?;
+    fs::write(&scan, &data[..1_000_000]).ctx(&scan, "write")?;
+    let photo = m.join("austinrtcc/images/photo.jpg");
+    let mut data = fs::read(&photo).ctx(&photo, "read")?;
+    data[77_777] ^= 0x10;
+    fs::write(&photo, data).ctx(&photo, "write")?;
+    write(
+        m,
+        "README-mirror.txt",
+        b"mirrored from a torrent, 2020-06-21\n",
+    )
 }
 
 /// Runs the walkthrough in `dir` (which should be empty).
@@ -297,6 +361,7 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
             release: "leak-r1".into(),
             parent: None,
             reread: false,
+            index_members: true,
         },
         progress,
     )?;
@@ -307,6 +372,7 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
             release: "leak-r2".into(),
             parent: Some("leak-r1".into()),
             reread: false,
+            index_members: true,
         },
         progress,
     )?;
@@ -353,7 +419,96 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
     )
     .ctx(&absent_path, "write")?;
     let absence = verify_file(&absent_path, &anchor, Some(&old))?;
+    // Claimed files, the way a journalist receives them.
+    let claims_dir = dir.join("claims");
+    make_claims(&src2, &claims_dir)?;
+    let reports = dir.join("reports");
+    fs::create_dir_all(&reports).ctx(&reports, "create directory")?;
+    let id = identify(
+        &store,
+        &IdentifyOptions {
+            paths: vec![claims_dir.clone()],
+            proof_dir: None,
+            report_dir: Some(reports.clone()),
+            threshold: None,
+        },
+        progress,
+    )?;
+    let mut claims = Vec::new();
+    let mut report_check = String::new();
+    let mut report_file = String::new();
+    for c in &id.claims {
+        let name = Path::new(&c.claim)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let detail = match (c.occurrences.first(), c.originals.first()) {
+            (Some(o), _) => format!("{}:{}", o.release, o.path),
+            (None, Some(o)) => {
+                let at = o
+                    .occurrences
+                    .first()
+                    .map(|x| format!("{}:{}", x.release, x.path))
+                    .unwrap_or_default();
+                if let Some(rep) = &o.report {
+                    let check = crate::ops::report::verify_report(
+                        Path::new(rep),
+                        Path::new(&c.claim),
+                        None,
+                        Some(&store),
+                        &anchor,
+                    )?;
+                    report_check = check.statement;
+                    report_file = Path::new(rep)
+                        .strip_prefix(dir)
+                        .unwrap_or(Path::new(rep))
+                        .display()
+                        .to_string();
+                }
+                format!("{at}: {}", o.alteration.summary)
+            }
+            (None, None) => String::new(),
+        };
+        claims.push(DemoClaim {
+            claim: name,
+            verdict: c.verdict,
+            detail,
+        });
+    }
+    let verdict_of = |n: &str| claims.iter().find(|c| c.claim == n).map(|c| c.verdict);
+    let identify_right = verdict_of("from-a-source.pdf") == Some(Verdict::Exact)
+        && verdict_of("roster-as-sent.csv") == Some(Verdict::Altered)
+        && verdict_of("notes.txt") == Some(Verdict::Unknown)
+        && !report_check.is_empty();
+
+    let d = diff(&store, "leak-r1", "leak-r2")?;
+    let ds = d.summary.clone();
+    let diff_right = (ds.added, ds.removed, ds.modified, ds.renamed) == (1, 1, 2, 1);
+
+    let mirror = dir.join("mirror");
+    make_mirror(&src1, &mirror)?;
+    let a = audit(
+        &mirror,
+        Against::Release {
+            store: &store,
+            name: "leak-r1",
+        },
+        progress,
+    )?;
+    let au = a.summary.clone();
+    let audit_right = (
+        au.missing,
+        au.moved,
+        au.truncated,
+        au.corrupt,
+        au.extra,
+        au.altered,
+    ) == (1, 1, 1, 1, 1, 0);
+
     if !cat_matches
+        || !identify_right
+        || !diff_right
+        || !audit_right
         || !extract_matches
         || !fsck.is_clean()
         || !inclusion.anchored()
@@ -378,5 +533,10 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
         inclusion: inclusion.statement().to_string(),
         absence: absence.statement().to_string(),
         proof_bytes: proof.len(),
+        identify: claims,
+        report_check,
+        report_file,
+        diff: ds,
+        audit: au,
     })
 }

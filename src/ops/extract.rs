@@ -329,6 +329,7 @@ mod tests {
             release: "r".into(),
             parent: None,
             reread: false,
+            index_members: true,
         };
         let rep = ingest(&store, &opts, &Silent).unwrap();
         let txn = store.begin_write().unwrap();

@@ -414,9 +414,14 @@ impl Ctx<'_> {
                 });
             }
         }
+        // Being exactly the first bytes of a stored file is stronger evidence than
+        // any similarity score: a short cut of one page scores higher against its
+        // template-sharing siblings than against the page it was cut from.
         originals.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
+            let cut = |o: &Original| cut_from.contains(&o.blake3);
+            cut(b)
+                .cmp(&cut(a))
+                .then(b.similarity.total_cmp(&a.similarity))
                 .then(a.blake3.cmp(&b.blake3))
         });
         originals.truncate(MAX_ORIGINALS);

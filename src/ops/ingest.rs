@@ -63,6 +63,9 @@ pub struct IngestOptions {
     pub parent: Option<String>,
     /// Hash every file even when the unchanged-file cache says it is unchanged.
     pub reread: bool,
+    /// Index the members of zip and tar files as entries (`a.zip!/inner`). Off, an
+    /// archive is one opaque file, as in a backup tool.
+    pub index_members: bool,
 }
 
 /// What an ingest did.
@@ -84,6 +87,9 @@ pub struct IngestReport {
     pub bytes_read: u64,
     /// Chunks stored by this run (the release's `new_chunks` also counts killed runs).
     pub chunks_stored_now: u64,
+    /// Chunks that `fsck --read-data` had found damaged and this run stored again
+    /// from the source's intact bytes.
+    pub chunks_repaired: u64,
     /// Merkle root of the release's manifest, hex.
     pub root: String,
     /// Seconds spent computing the root and storing the tree in the final commit.
@@ -171,6 +177,10 @@ struct Shared<'a> {
     seen: Mutex<HashSet<ChunkId>>,
     cache_ids: Vec<u32>,
     reread: bool,
+    index_members: bool,
+    /// Chunks recorded damaged by fsck: stored again when a file brings them.
+    damaged: HashSet<ChunkId>,
+    healed: Mutex<HashSet<ChunkId>>,
     issues: Mutex<Vec<WalkIssue>>,
     zstd_level: i32,
     store_file: Option<(u64, u64)>,
@@ -183,6 +193,10 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
+    fn is_healed(&self, id: &ChunkId) -> bool {
+        self.healed.lock().map(|h| h.contains(id)).unwrap_or(false)
+    }
+
     fn issue(&self, path: &EntryPath, kind: IssueKind, message: impl Into<String>) {
         if let Ok(mut v) = self.issues.lock() {
             v.push(WalkIssue {
@@ -282,6 +296,9 @@ pub fn ingest(
         seen: Mutex::new(HashSet::new()),
         cache_ids: plan.cache_ids.clone(),
         reread: opts.reread,
+        index_members: opts.index_members,
+        damaged: store.damaged_chunks()?,
+        healed: Mutex::new(HashSet::new()),
         issues: Mutex::new(Vec::new()),
         zstd_level: store.meta().zstd_level,
         store_file,
@@ -343,6 +360,7 @@ pub fn ingest(
         files_read: shared.files_read.into_inner(),
         bytes_read: shared.bytes_read.into_inner(),
         chunks_stored_now: totals.chunks_now,
+        chunks_repaired: totals.repaired,
         root: hex::encode(totals.root),
         root_secs: totals.root_secs,
         issues,
@@ -497,7 +515,10 @@ fn process(sh: &Shared, w: &mut Worker, walked: Walked) -> Result<()> {
                 sh.files_unchanged.fetch_add(1, Ordering::Relaxed);
                 sh.progress.items(1);
                 // An unchanged archive keeps the members indexed last time.
-                let members = cached_members(w, from, &item.path)?;
+                let members = match sh.index_members {
+                    true => cached_members(w, from, &item.path)?,
+                    false => Vec::new(),
+                };
                 w.send(
                     sh,
                     Msg::Entry {
@@ -524,6 +545,18 @@ fn process(sh: &Shared, w: &mut Worker, walked: Walked) -> Result<()> {
 }
 
 /// The cached entry for an unchanged file: same size, mtime, ctime and inode.
+/// True when a stored file has a chunk fsck found damaged: it must be read again so
+/// that its intact bytes repair the store.
+fn holds_damage(sh: &Shared, w: &Worker, rec: &EntryRecord) -> Result<bool> {
+    if sh.damaged.is_empty() {
+        return Ok(false);
+    }
+    let Some(blob) = w.snap.blob(&BlobId(rec.hash))? else {
+        return Ok(false);
+    };
+    Ok(blob.chunks.iter().any(|c| sh.damaged.contains(c)))
+}
+
 fn cached(sh: &Shared, w: &Worker, item: &WalkItem) -> Result<Option<(EntryRecord, u32)>> {
     let st = &item.stat;
     for &id in &sh.cache_ids {
@@ -533,6 +566,7 @@ fn cached(sh: &Shared, w: &Worker, item: &WalkItem) -> Result<Option<(EntryRecor
             && rec.mtime_ns == st.mtime_ns
             && rec.ctime_ns == st.ctime_ns
             && rec.inode == st.inode
+            && !holds_damage(sh, w, &rec)?
         {
             return Ok(Some((
                 EntryRecord {
@@ -713,7 +747,10 @@ fn read_file(sh: &Shared, w: &mut Worker, item: &WalkItem) -> Result<()> {
             ctime_ns: if stable { after.ctime_ns } else { i64::MIN },
             target: Vec::new(),
         };
-        let members = archive_members(sh, w, item)?;
+        let members = match sh.index_members {
+            true => archive_members(sh, w, item)?,
+            false => Vec::new(),
+        };
         w.send(
             sh,
             Msg::Entry {
@@ -810,8 +847,11 @@ fn chunk_file(
         let work = |r: &std::ops::Range<usize>| -> Result<ChunkOut> {
             let data = &window.data[r.clone()];
             let id = ChunkId::of(data);
-            let known =
-                sh.seen.lock().map(|s| s.contains(&id)).unwrap_or(false) || snap.has_chunk(&id)?;
+            let known = if sh.damaged.contains(&id) {
+                sh.is_healed(&id)
+            } else {
+                sh.seen.lock().map(|s| s.contains(&id)).unwrap_or(false) || snap.has_chunk(&id)?
+            };
             Ok(ChunkOut {
                 id,
                 stored: (!known).then(|| compress(data, sh.zstd_level)),
@@ -873,6 +913,7 @@ fn chunk_file(
 struct Totals {
     counts: ReleaseCounts,
     chunks_now: u64,
+    repaired: u64,
     root: [u8; 32],
     root_secs: f64,
 }
@@ -884,6 +925,7 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
     let mut ingest_rec = plan.record.clone();
     let mut counts = ReleaseCounts::default();
     let mut chunks_now = 0u64;
+    let mut repaired = 0u64;
     let mut packer: Option<SegmentPacker> = None;
     let interval = commit_interval();
     loop {
@@ -931,7 +973,18 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
                         flags,
                         stored,
                     } => {
-                        if packer.put_chunk(&mut t, &id, raw_len, flags, &stored)? {
+                        // A chunk fsck found damaged is written again, once, and
+                        // the index moved to the new copy.
+                        let heal = sh.damaged.contains(&id) && !sh.is_healed(&id);
+                        if heal {
+                            packer.replace_chunk(&mut t, &id, raw_len, flags, &stored)?;
+                            t.damaged.remove(id.as_bytes().as_slice())?;
+                            if let Ok(mut h) = sh.healed.lock() {
+                                h.insert(id);
+                            }
+                            repaired += 1;
+                            bytes += stored.len() as u64;
+                        } else if packer.put_chunk(&mut t, &id, raw_len, flags, &stored)? {
                             ingest_rec.new_chunks += 1;
                             ingest_rec.new_raw_bytes += raw_len as u64;
                             ingest_rec.new_stored_bytes += stored.len() as u64;
@@ -1023,6 +1076,7 @@ fn write_loop(sh: &Shared, rx: &Receiver<Msg>, name: &str, plan: &Plan) -> Resul
             return Ok(Some(Totals {
                 counts,
                 chunks_now,
+                repaired,
                 root,
                 root_secs,
             }));

@@ -59,10 +59,65 @@ pub struct ReleaseStats {
     pub new_stored_bytes: u64,
 }
 
+/// What one redb table occupies, from redb's own accounting.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableUsage {
+    pub name: &'static str,
+    pub rows: u64,
+    /// Key and value bytes.
+    pub stored_bytes: u64,
+    /// B-tree page headers and offsets.
+    pub metadata_bytes: u64,
+    /// Unused space inside the table's pages.
+    pub fragmented_bytes: u64,
+}
+
+impl TableUsage {
+    pub fn total(&self) -> u64 {
+        self.stored_bytes + self.metadata_bytes + self.fragmented_bytes
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsReport {
     pub store: StoreStats,
     pub releases: Vec<ReleaseStats>,
+    /// Every table but `segments` (chunk data): the store's metadata.
+    pub tables: Vec<TableUsage>,
+    /// Sum of `tables` per entry of every release: what the store spends on an entry
+    /// besides its content.
+    pub metadata_bytes_per_entry: f64,
+}
+
+fn usage(name: &'static str, t: &impl ReadableTableMetadata) -> Result<TableUsage> {
+    let st = t.stats()?;
+    Ok(TableUsage {
+        name,
+        rows: t.len()?,
+        stored_bytes: st.stored_bytes(),
+        metadata_bytes: st.metadata_bytes(),
+        fragmented_bytes: st.fragmented_bytes(),
+    })
+}
+
+fn table_usage(snap: &Snapshot) -> Result<Vec<TableUsage>> {
+    Ok(vec![
+        usage("releases", &snap.releases)?,
+        usage("ingests", &snap.ingests)?,
+        usage("entries", &snap.entries)?,
+        usage("by_content", &snap.by_content)?,
+        usage("blobs", &snap.blobs)?,
+        usage("chunks", &snap.chunks)?,
+        usage("segment_info", &snap.segment_info)?,
+        usage("log", &snap.log)?,
+        usage("signed_heads", &snap.signed_heads)?,
+        usage("tree_nodes", &snap.tree_nodes)?,
+        usage("leaf_blocks", &snap.leaf_blocks)?,
+        usage("block_starts", &snap.block_starts)?,
+        usage("chunk_refs", &snap.chunk_refs)?,
+        usage("prefixes", &snap.prefixes)?,
+        usage("sketch_bands", &snap.sketch_bands)?,
+    ])
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -95,7 +150,11 @@ pub fn stats(store: &Store) -> Result<StatsReport> {
         })
         .unwrap_or((0, 0));
     let meta = store.meta();
+    let tables = table_usage(&snap)?;
+    let metadata: u64 = tables.iter().map(TableUsage::total).sum();
     Ok(StatsReport {
+        tables,
+        metadata_bytes_per_entry: ratio(metadata, entries.max(1)),
         store: StoreStats {
             path: store.path().display().to_string(),
             file_bytes,

@@ -37,6 +37,9 @@ pub const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries
 pub const BY_CONTENT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("by_content");
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub const SIGNED_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("signed_heads");
+/// Chunks `fsck --read-data` found damaged, awaiting a fresh copy from an ingest.
+/// Key chunk id, value i64 ns when found.
+pub const DAMAGED_CHUNKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("damaged_chunks");
 
 /// Keys of the meta table.
 pub mod meta_key {
@@ -553,28 +556,41 @@ pub struct SegmentInfo {
     pub chunk_count: u32,
     /// Length of the whole segment value (data, directory, trailer).
     pub value_len: u32,
+    /// Directory entries the chunk index no longer points at: damaged copies that a
+    /// repairing ingest replaced with a copy in a later segment.
+    pub dead: u32,
 }
 
+/// Length of a `SegmentInfo` without dead copies; with some it has a fourth `u32`.
 pub const SEGMENT_INFO_LEN: usize = 12;
 
 impl SegmentInfo {
-    pub fn encode(&self) -> [u8; SEGMENT_INFO_LEN] {
-        let mut e = Enc::with_capacity(SEGMENT_INFO_LEN);
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::with_capacity(SEGMENT_INFO_LEN + 4);
         e.u32(self.data_len)
             .u32(self.chunk_count)
             .u32(self.value_len);
-        let mut out = [0u8; SEGMENT_INFO_LEN];
-        out.copy_from_slice(e.as_slice());
-        out
+        if self.dead > 0 {
+            e.u32(self.dead);
+        }
+        e.as_slice().to_vec()
     }
 
     pub fn decode(b: &[u8]) -> Result<Self, DecodeError> {
         let mut d = Dec::new(b);
-        let s = Self {
+        let mut s = Self {
             data_len: d.u32()?,
             chunk_count: d.u32()?,
             value_len: d.u32()?,
+            dead: 0,
         };
+        if b.len() > SEGMENT_INFO_LEN {
+            s.dead = d.u32()?;
+            // One encoding per value: no dead copies is written as 12 bytes.
+            if s.dead == 0 || s.dead > s.chunk_count {
+                return Err(DecodeError::Invalid("segment info dead count"));
+            }
+        }
         d.end()?;
         Ok(s)
     }

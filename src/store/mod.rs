@@ -182,6 +182,7 @@ impl Store {
             txn.open_table(BY_CONTENT)?;
             txn.open_table(LOG)?;
             txn.open_table(SIGNED_HEADS)?;
+            txn.open_table(DAMAGED_CHUNKS)?;
             txn.open_table(tree::TREE_NODES)?;
             txn.open_table(tree::LEAF_BLOCKS)?;
             txn.open_table(tree::BLOCK_STARTS)?;
@@ -262,6 +263,44 @@ impl Store {
                 "store was opened read-only; this operation writes".into(),
             )),
         }
+    }
+
+    /// Chunks an earlier `fsck --read-data` found damaged and no ingest has yet
+    /// stored again.
+    pub fn damaged_chunks(&self) -> Result<std::collections::HashSet<crate::id::ChunkId>> {
+        let txn = match &self.db {
+            Db::Writable(d) => d.begin_read()?,
+            Db::ReadOnly(d) => d.begin_read()?,
+        };
+        let t = match txn.open_table(DAMAGED_CHUNKS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Default::default()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = std::collections::HashSet::new();
+        for row in t.iter()? {
+            let (k, _) = row?;
+            if let Some(id) = crate::id::ChunkId::from_slice(k.value()) {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the damaged-chunk list with `ids`: what a full read of the data found
+    /// now. Needs a writable store.
+    pub fn record_damaged(&self, ids: &[crate::id::ChunkId]) -> Result<()> {
+        let txn = self.begin_write()?;
+        {
+            let mut t = txn.open_table(DAMAGED_CHUNKS)?;
+            t.retain(|_, _| false)?;
+            let now = now_ns().to_le_bytes();
+            for id in ids {
+                t.insert(id.as_bytes().as_slice(), now.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// Allocates the next release id.

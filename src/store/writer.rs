@@ -19,6 +19,7 @@ pub(crate) struct Tables<'t> {
     pub chunk_refs: Table<'t, &'static [u8], &'static [u8]>,
     pub prefixes: Table<'t, &'static [u8], &'static [u8]>,
     pub sketch_bands: Table<'t, &'static [u8], &'static [u8]>,
+    pub damaged: Table<'t, &'static [u8], &'static [u8]>,
 }
 
 impl<'t> Tables<'t> {
@@ -33,6 +34,7 @@ impl<'t> Tables<'t> {
             chunk_refs: txn.open_table(super::similar::CHUNK_REFS)?,
             prefixes: txn.open_table(super::similar::PREFIXES)?,
             sketch_bands: txn.open_table(super::similar::SKETCH_BAND_ROWS)?,
+            damaged: txn.open_table(DAMAGED_CHUNKS)?,
         })
     }
 
@@ -139,6 +141,53 @@ impl SegmentPacker {
         if t.has_chunk(id)? {
             return Ok(false);
         }
+        self.append(t, id, raw_len, flags, stored)?;
+        Ok(true)
+    }
+
+    /// Stores a fresh copy of a chunk the index already has (whose stored bytes are
+    /// damaged) and points the index at it. The old copy stays in its segment as dead
+    /// bytes, which fsck ignores since nothing refers to them.
+    pub fn replace_chunk(
+        &mut self,
+        t: &mut Tables,
+        id: &ChunkId,
+        raw_len: u32,
+        flags: u8,
+        stored: &[u8],
+    ) -> Result<()> {
+        let old = t
+            .chunks
+            .get(id.as_bytes().as_slice())?
+            .and_then(|l| ChunkLoc::decode(l.value()).ok());
+        self.append(t, id, raw_len, flags, stored)?;
+        // The old copy's segment now holds one entry nobody reads.
+        if let Some(old) = old
+            && old.segment != self.id
+        {
+            let info = t
+                .segment_info
+                .get(old.segment)?
+                .and_then(|v| SegmentInfo::decode(v.value()).ok());
+            if let Some(mut info) = info
+                && info.dead < info.chunk_count
+            {
+                info.dead += 1;
+                t.segment_info
+                    .insert(old.segment, info.encode().as_slice())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn append(
+        &mut self,
+        t: &mut Tables,
+        id: &ChunkId,
+        raw_len: u32,
+        flags: u8,
+        stored: &[u8],
+    ) -> Result<()> {
         if !self.dir.is_empty() && self.packed_len(stored.len(), 1) > SEGMENT_TARGET {
             self.flush(t)?;
             self.id += 1;
@@ -164,7 +213,7 @@ impl SegmentPacker {
         };
         t.chunks
             .insert(id.as_bytes().as_slice(), &loc.encode()[..])?;
-        Ok(true)
+        Ok(())
     }
 
     /// Writes the open segment; call before every commit.
@@ -183,8 +232,9 @@ impl SegmentPacker {
                 data_len: self.data.len() as u32,
                 chunk_count: self.dir.len() as u32,
                 value_len: len as u32,
+                dead: 0,
             };
-            t.segment_info.insert(self.id, &info.encode()[..])?;
+            t.segment_info.insert(self.id, info.encode().as_slice())?;
             self.dirty = false;
         }
         Ok(())

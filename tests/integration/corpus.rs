@@ -366,9 +366,75 @@ fn small_corpus_diff_and_audit_match_the_truth() {
         "{} content groups left open by the truth's rules",
         open.len()
     );
+
+    // --- the mirror as a release of its own: only its new bytes are stored ----------
+    // New bytes can only come from files whose content r1 does not hold: extras,
+    // damaged copies, and the zip containers (their compressed streams; the members
+    // inside deduplicate with r1's loose files).
+    let mirror = c.join("mirror");
+    let mut bound = 0u64;
+    for k in ["truncated", "corrupt", "altered"] {
+        for x in ta[k].as_array().unwrap() {
+            let p = x["mirror_path"].as_str().unwrap();
+            if !p.contains('!') {
+                bound += std::fs::metadata(mirror.join(p)).unwrap().len();
+            }
+        }
+    }
+    for p in strs(&ta["extra"]) {
+        if !p.contains('!') {
+            bound += std::fs::metadata(mirror.join(&p)).unwrap().len();
+        }
+    }
+    for e in walkdir_files(&mirror) {
+        if e.extension().is_some_and(|x| x == "zip") {
+            bound += std::fs::metadata(&e).unwrap().len();
+        }
+    }
+    let m = s.json(&[
+        "ingest",
+        mirror.to_str().unwrap(),
+        "--release",
+        "mirror",
+        "--parent",
+        "r1",
+    ]);
+    let new_raw = m["counts"]["new_raw_bytes"].as_u64().unwrap();
+    assert!(
+        new_raw <= bound,
+        "mirror stored {new_raw} new bytes, more than the {bound} its new files hold"
+    );
+    let st = s.json(&["stats"]);
+    let rel = st["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "mirror")
+        .unwrap()
+        .clone();
+    assert!(rel["shared_bytes"].as_u64().unwrap() > 0, "{rel}");
+    eprintln!("mirror: {new_raw} new bytes stored (at most {bound} possible); {rel}");
     assert!(
         failures.is_empty(),
         "disagreements with truth.json:\n{}",
         failures.join("\n")
     );
+}
+
+/// Every regular file below `root`, symlinks not followed.
+fn walkdir_files(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }

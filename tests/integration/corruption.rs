@@ -77,4 +77,26 @@ fn flipped_byte_is_found_and_never_extracted() {
         .output()
         .unwrap();
     assert!(ok.status.success());
+
+    // Healing: fsck recorded the damaged chunk; re-ingesting the tree, which still
+    // has the photo, reads it again (the unchanged-file cache would skip it) and
+    // stores an intact copy. Everything verifies and extracts again.
+    let again = s.json(&[
+        "ingest",
+        r1.to_str().unwrap(),
+        "--release",
+        "r1-again",
+        "--parent",
+        "r1",
+    ]);
+    assert!(again["chunks_repaired"].as_u64().unwrap() >= 1, "{again}");
+    let f = s.json(&["fsck", "--read-data"]);
+    assert!(f["problems"].as_array().unwrap().is_empty(), "{f}");
+    let healed = s.path().join("healed");
+    s.ok(&["extract", "r1", victim, "--to", healed.to_str().unwrap()]);
+    assert_eq!(fs::read(healed.join(victim)).unwrap(), original);
+    // The next ingest has nothing left to repair.
+    let third = s.json(&["ingest", r1.to_str().unwrap(), "--release", "r1-third"]);
+    assert_eq!(third["chunks_repaired"], 0, "{third}");
+    assert_eq!(third["files_read"], 0, "{third}");
 }

@@ -27,6 +27,7 @@ fn store_with_two_releases(dir: &Path) -> Store {
             release: name.into(),
             parent: parent.map(String::from),
             reread: false,
+            index_members: true,
         };
         ingest(&store, &o, &Silent).unwrap();
     }
@@ -141,6 +142,7 @@ fn absence_at_the_left_edge_of_a_release_without_directories() {
         release: "flat".into(),
         parent: None,
         reread: false,
+        index_members: true,
     };
     ingest(&store, &o, &Silent).unwrap();
     let mut low = [0u8; 32];
