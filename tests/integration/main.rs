@@ -5,6 +5,7 @@ mod common;
 mod cli_basics;
 mod corpus;
 mod corruption;
+mod crash;
 mod hash;
 mod hostile;
 mod kill_resume;
