@@ -68,15 +68,41 @@ type Checks = Vec<(&'static str, Result<(), String>)>;
 
 /// One row of the result table.
 struct Row {
-    mode: &'static str,
+    mode: String,
     trigger: String,
     /// When the kill landed, from the spawn of the run (none for a run to the end).
     kill_ms: Option<u128>,
-    /// True when the run had already finished when the trigger fired.
-    finished_first: bool,
-    /// The unfinished ingest's stored chunks, read after the kill.
-    chunks_at_kill: Option<u64>,
+    state: After,
     checks: Checks,
+}
+
+/// The state a kill left r1 in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Killed before the run's first commit: no trace of the run.
+    NotBegun,
+    /// Listed as unfinished, with this many chunks stored.
+    Unfinished(u64),
+    /// Killed after the final commit (before the process exited): r1 is whole.
+    Committed,
+    /// The run had exited before the trigger fired.
+    FinishedFirst,
+    /// A row for the run that finishes the release.
+    Resumed,
+}
+
+impl After {
+    /// True when a SIGKILL hit a live ingest.
+    fn killed(self) -> bool {
+        matches!(
+            self,
+            After::NotBegun | After::Unfinished(_) | After::Committed
+        )
+    }
+    /// True when r1 is already committed, so the next run would be refused.
+    fn done(self) -> bool {
+        matches!(self, After::Committed | After::FinishedFirst)
+    }
 }
 
 impl Row {
@@ -250,9 +276,9 @@ fn json_of(o: &std::process::Output) -> Result<serde_json::Value, String> {
 }
 
 /// The checks after a kill. `min_chunks` is what earlier kills left committed.
-fn check_after_kill(s: &Scratch, r0: &Path, min_chunks: u64) -> (Option<u64>, Checks) {
+fn check_after_kill(s: &Scratch, r0: &Path, min_chunks: u64) -> (After, Checks) {
     let mut checks = Vec::new();
-    let mut chunks_at_kill = None;
+    let mut state = After::NotBegun;
     let o = s.run(&["--json", "releases"]);
     let rel = json_of(&o);
     checks.push((
@@ -260,25 +286,37 @@ fn check_after_kill(s: &Scratch, r0: &Path, min_chunks: u64) -> (Option<u64>, Ch
         check(o.status.success(), || stderr(&o))
             .and(rel.as_ref().map(|_| ()).map_err(Clone::clone)),
     ));
+    // r1 is absent (unfinished, or without a trace when the kill came before the
+    // run's first commit), or, when the kill came after the final commit, whole.
+    let absent = rel.as_ref().map_err(Clone::clone).and_then(|r| {
+        let names: Vec<&str> = r["releases"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["name"].as_str()).collect())
+            .unwrap_or_default();
+        let unfinished = r["unfinished"].as_array().map_or(99, |u| u.len());
+        if names == ["r0", "r1"] && unfinished == 0 {
+            state = After::Committed;
+            return Ok(());
+        }
+        if let Some(c) = r["unfinished"][0]["chunks_stored"].as_u64() {
+            state = After::Unfinished(c);
+        }
+        check(
+            names == ["r0"]
+                && (unfinished == 0 || (unfinished == 1 && r["unfinished"][0]["name"] == "r1")),
+            || format!("releases {names:?}, unfinished {}", r["unfinished"]),
+        )
+    });
     checks.push((
-        "r1 absent",
-        rel.as_ref().map_err(Clone::clone).and_then(|r| {
-            let names: Vec<&str> = r["releases"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|x| x["name"].as_str()).collect())
-                .unwrap_or_default();
-            chunks_at_kill = r["unfinished"][0]["chunks_stored"].as_u64();
-            // A kill before the run's first commit leaves no trace at all.
-            let unfinished = r["unfinished"].as_array().map_or(99, |u| u.len());
-            check(
-                names == ["r0"]
-                    && (unfinished == 0 || (unfinished == 1 && r["unfinished"][0]["name"] == "r1")),
-                || format!("releases {names:?}, unfinished {}", r["unfinished"]),
-            )
-        }),
+        if state == After::Committed {
+            "r1 whole"
+        } else {
+            "r1 absent"
+        },
+        absent,
     ));
     let o = s.run(&["--json", "fsck", "--read-data"]);
-    let unfinished = if chunks_at_kill.is_some() {
+    let unfinished = if matches!(state, After::Unfinished(_)) {
         serde_json::json!(["r1"])
     } else {
         serde_json::json!([])
@@ -316,12 +354,11 @@ fn check_after_kill(s: &Scratch, r0: &Path, min_chunks: u64) -> (Option<u64>, Ch
             })
         }),
     ));
-    (chunks_at_kill, checks)
+    (state, checks)
 }
 
-/// The checks after the final, uninterrupted run.
 /// The checks after the final, uninterrupted run (made here unless `resume` is
-/// false: the killed run had finished before the trigger fired).
+/// false: the killed run had committed r1 before the kill).
 fn check_finish(s: &Scratch, r0: &Path, r1: &Path, reference: &Reference, resume: bool) -> Checks {
     let mut checks = Vec::new();
     if resume {
@@ -431,61 +468,69 @@ fn run_harness(cfg: &Config) -> Vec<Row> {
     };
     let mut rows = Vec::new();
 
-    // Cumulative: kill, check, restart, kill later...
-    let s = fresh();
+    // Cumulative: kill, check, restart, kill later... When a run commits r1 before
+    // its trigger fires (or before the kill lands), the result is checked and the
+    // next points start a new sequence on a fresh copy.
+    let mut s = fresh();
+    let mut seq = 1;
     let mut stored = 0u64;
+    let mut kills_in_seq = 0;
     for &p in &cfg.cumulative {
         let k = run_and_kill(&s, &r1, p, &reference, left(stored));
-        let (chunks_at_kill, checks) = if k.finished_first {
-            (None, Vec::new())
+        let (state, mut checks) = if k.finished_first {
+            (After::FinishedFirst, Vec::new())
         } else {
             check_after_kill(&s, &r0, stored)
         };
-        stored = chunks_at_kill.unwrap_or(stored).max(stored);
-        let done = k.finished_first;
+        if let After::Unfinished(c) = state {
+            stored = stored.max(c);
+        }
+        if state.done() {
+            checks.extend(check_finish(&s, &r0, &r1, &reference, false));
+        }
         rows.push(Row {
-            mode: "cumulative",
+            mode: format!("cumulative {seq}"),
             trigger: k.what,
             kill_ms: Some(k.at.as_millis()),
-            finished_first: k.finished_first,
-            chunks_at_kill,
+            state,
             checks,
         });
-        if done {
-            break;
+        if state.done() {
+            s = fresh();
+            seq += 1;
+            stored = 0;
+            kills_in_seq = 0;
+        } else {
+            kills_in_seq += 1;
         }
     }
-    let resume = !rows.last().is_some_and(|r| r.finished_first);
-    rows.push(Row {
-        mode: "cumulative",
-        trigger: if resume {
-            "resume to the end".into()
-        } else {
-            "(checks of the finished run)".into()
-        },
-        kill_ms: None,
-        finished_first: false,
-        chunks_at_kill: None,
-        checks: check_finish(&s, &r0, &r1, &reference, resume),
-    });
+    if kills_in_seq > 0 {
+        rows.push(Row {
+            mode: format!("cumulative {seq}"),
+            trigger: "resume to the end".into(),
+            kill_ms: None,
+            state: After::Resumed,
+            checks: check_finish(&s, &r0, &r1, &reference, true),
+        });
+    }
     drop(s);
 
-    // Independent: each from a fresh copy of the store holding only r0.
+    // Independent: each from a fresh copy of the store holding only r0, then resumed
+    // to the end.
     for &p in &cfg.independent {
         let s = fresh();
         let k = run_and_kill(&s, &r1, p, &reference, 1.0);
-        let (chunks_at_kill, mut checks) = if k.finished_first {
-            (None, Vec::new())
+        let (state, mut checks) = if k.finished_first {
+            (After::FinishedFirst, Vec::new())
         } else {
             check_after_kill(&s, &r0, 0)
         };
-        checks.extend(check_finish(&s, &r0, &r1, &reference, !k.finished_first));
+        checks.extend(check_finish(&s, &r0, &r1, &reference, !state.done()));
         rows.push(Row {
-            mode: "independent",
+            mode: "independent".into(),
             trigger: k.what,
             kill_ms: Some(k.at.as_millis()),
-            finished_first: k.finished_first,
-            chunks_at_kill,
+            state,
             checks,
         });
     }
@@ -508,14 +553,15 @@ fn table(rows: &[Row]) -> String {
             i + 1,
             r.mode,
             r.trigger,
-            match (r.finished_first, r.kill_ms) {
-                (true, _) => "(finished first)".to_string(),
-                (false, Some(ms)) => format!("{ms} ms"),
-                (false, None) => "-".to_string(),
+            match (r.state, r.kill_ms) {
+                (After::FinishedFirst, _) => "(finished first)".to_string(),
+                (_, Some(ms)) => format!("{ms} ms"),
+                (_, None) => "-".to_string(),
             },
-            match (r.chunks_at_kill, r.kill_ms, r.finished_first) {
-                (Some(c), _, _) => c.to_string(),
-                (None, Some(_), false) => "(not begun)".to_string(),
+            match r.state {
+                After::Unfinished(c) => c.to_string(),
+                After::NotBegun => "(not begun)".to_string(),
+                After::Committed => "(after final commit)".to_string(),
                 _ => "-".to_string(),
             },
             r.passed(),
@@ -537,10 +583,7 @@ fn assert_rows(rows: &[Row], min_kills: usize) {
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    let kills = rows
-        .iter()
-        .filter(|r| !r.finished_first && r.kill_ms.is_some())
-        .count();
+    let kills = rows.iter().filter(|r| r.state.killed()).count();
     assert!(
         kills >= min_kills,
         "only {kills} of the kill points landed while ingest ran"
@@ -616,9 +659,7 @@ fn crash_harness_full() {
     let t = table(&rows);
     println!(
         "\n{t}\n{} kill points, {:.0} s in all",
-        rows.iter()
-            .filter(|r| r.kill_ms.is_some() && !r.finished_first)
-            .count(),
+        rows.iter().filter(|r| r.state.killed()).count(),
         started.elapsed().as_secs_f64()
     );
     if let Ok(p) = std::env::var("CUSTODY_CRASH_TABLE") {
