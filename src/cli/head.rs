@@ -88,16 +88,21 @@ pub fn run_head(ctx: &Ctx, cmd: HeadCmd) -> Result<Exit> {
                 .iter()
                 .map(|k| load_verifier(k))
                 .collect::<Result<Vec<_>>>()?;
-            let meta = std::fs::metadata(&head).map_err(|e| Error::io(&head, "open head", e))?;
-            if meta.len() > 1 << 20 {
-                return Err(Error::Invalid(format!(
-                    "{}: too large to be a signed head",
-                    head.display()
-                )));
-            }
-            let text =
-                std::fs::read_to_string(&head).map_err(|e| Error::io(&head, "read head", e))?;
-            let r = verify_head(&text, &keys)?;
+            let text = custody::ops::read_small_text(
+                &head,
+                1 << 20,
+                "read head",
+                "too large to be a signed head",
+            )?;
+            // Name the file in the error, as every other input-file error does.
+            let r = verify_head(&text, &keys).map_err(|e| match e {
+                Error::Invalid(m) => Error::Invalid(format!(
+                    "{}: {}",
+                    head.display(),
+                    m.strip_prefix("head: ").unwrap_or(&m)
+                )),
+                other => other,
+            })?;
             if ctx.json {
                 output::json(&r)?;
             } else {

@@ -23,6 +23,9 @@ pub struct KeyReport {
     pub vkey: String,
 }
 
+/// Key files are one short line; anything longer is not a key.
+const MAX_KEY_FILE_BYTES: u64 = 4096;
+
 /// Writes a new signer key to `path` (mode 0600, never overwriting).
 pub fn generate_key(name: &str, path: &Path) -> Result<KeyReport> {
     let key = SignerKey::generate(name).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -51,13 +54,12 @@ pub fn load_signer(path: &Path) -> Result<SignerKey> {
             meta.permissions().mode() & 0o777
         )));
     }
-    if meta.len() > 4096 {
-        return Err(Error::Invalid(format!(
-            "{}: not a signer key file (too large)",
-            path.display()
-        )));
-    }
-    let text = std::fs::read_to_string(path).ctx(path, "read key file")?;
+    let text = super::read_small_text(
+        path,
+        MAX_KEY_FILE_BYTES,
+        "read key file",
+        "not a signer key file (too large)",
+    )?;
     SignerKey::parse(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
 }
 
@@ -67,13 +69,12 @@ pub fn load_verifier(arg: &str) -> Result<VerifierKey> {
         return Ok(k);
     }
     let p = Path::new(arg);
-    let meta = std::fs::metadata(p).ctx(p, "read verifier key")?;
-    if meta.len() > 4096 {
-        return Err(Error::Invalid(format!(
-            "{arg}: not a verifier key file (too large)"
-        )));
-    }
-    let text = std::fs::read_to_string(p).ctx(p, "read verifier key")?;
+    let text = super::read_small_text(
+        p,
+        MAX_KEY_FILE_BYTES,
+        "read verifier key",
+        "not a verifier key file (too large)",
+    )?;
     VerifierKey::parse(&text).map_err(|e| Error::Invalid(format!("{arg}: {e}")))
 }
 

@@ -154,14 +154,30 @@ pub fn verify_report(
     store: Option<&Store>,
     anchor: &Anchor,
 ) -> Result<ReportCheck> {
-    let meta = std::fs::metadata(report_path).ctx(report_path, "open report")?;
-    if meta.len() > MAX_REPORT_BYTES {
+    // Refuse anything that does not start like a report before reading it whole:
+    // a report may be large (its inserts are the claim's new bytes), garbage need not
+    // be read.
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(report_path).ctx(report_path, "open report")?,
+            REPORT_HEADER.len() as u64 + 1,
+        ),
+        &mut head,
+    )
+    .ctx(report_path, "read report")?;
+    if head != format!("{REPORT_HEADER}\n").as_bytes() {
         return Err(Error::Invalid(format!(
-            "{}: too large for a report",
+            "{}: not a custody alteration report",
             report_path.display()
         )));
     }
-    let text = std::fs::read_to_string(report_path).ctx(report_path, "read report")?;
+    let text = super::read_small_text(
+        report_path,
+        MAX_REPORT_BYTES,
+        "read report",
+        "too large for a report",
+    )?;
     let r = Report::parse(&text)
         .map_err(|e| Error::Invalid(format!("{}: {e}", report_path.display())))?;
     let claim_id = crate::ops::hash::hash_file(claim_path)?;

@@ -151,3 +151,108 @@ fn demo_runs_end_to_end() {
     assert!(out.contains("mtimes included: yes"), "{out}");
     assert!(out.contains("no problems"), "{out}");
 }
+
+/// A real `ingest` process is running (committing batches, then reading a 64 GiB
+/// sparse file for a long while): a second ingest is refused within two seconds with
+/// exit 2 and says the store is in use, and ls, cat, identify, extract, releases,
+/// stats and fsck of the earlier release all work meanwhile.
+#[test]
+fn while_an_ingest_runs_a_second_is_refused_and_readers_work() {
+    use std::time::{Duration, Instant};
+    let s = Scratch::new();
+    let r1 = s.path().join("r1");
+    make_release_one(&r1).unwrap();
+    s.init();
+    s.ok(&["ingest", r1.to_str().unwrap(), "--release", "r1"]);
+
+    let big = s.path().join("big");
+    fs::create_dir_all(big.join("a")).unwrap();
+    for i in 0..24 {
+        fs::write(
+            big.join(format!("a/f{i:02}")),
+            custody::ops::demo::pseudo_random(&format!("busy {i}"), 1 << 20),
+        )
+        .unwrap();
+    }
+    // Sorted after a/: read once the random files are in.
+    let sparse = fs::File::create(big.join("z-sparse.img")).unwrap();
+    sparse.set_len(64 << 30).unwrap();
+    drop(sparse);
+    let mut child = std::process::Command::new(custody_bin())
+        .args(["-q", "ingest", big.to_str().unwrap(), "--release", "r2"])
+        .env("CUSTODY_STORE", s.store())
+        .env("CUSTODY_COMMIT_INTERVAL_MS", "500")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    // Wait for a batch to commit: the writer is busy and the store changing.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let v = s.json(&["releases"]);
+        if v["unfinished"][0]["chunks_stored"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ingest ended before the test could run beside it"
+        );
+        assert!(Instant::now() < deadline, "ingest never committed a batch");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let child = KillOnDrop(child);
+
+    for (dir, name) in [(&r1, "r3"), (&big, "r2")] {
+        let t = Instant::now();
+        let o = s.run(&["ingest", dir.to_str().unwrap(), "--release", name]);
+        let took = t.elapsed();
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is in use by another custody process"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(took < Duration::from_secs(2), "second writer took {took:?}");
+    }
+
+    let rel = s.json(&["releases"]);
+    assert_eq!(rel["releases"][0]["name"], "r1");
+    assert_eq!(rel["unfinished"][0]["name"], "r2");
+    let ls = s.json(&["ls", "r1"]);
+    assert!(ls.to_string().contains("austinrtcc"), "{ls}");
+    let roster = r1.join("austinrtcc/roster.csv");
+    let o = s.run(&["cat", "r1", "austinrtcc/roster.csv"]);
+    assert_eq!(o.stdout, fs::read(&roster).unwrap());
+    let id = s.json(&["identify", roster.to_str().unwrap()]);
+    assert_eq!(id["claims"][0]["verdict"], "exact", "{id}");
+    assert!(
+        id["claims"][0]["occurrences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["release"] == "r1" && o["path"] == "austinrtcc/roster.csv"),
+        "{id}"
+    );
+    let out = s.path().join("out");
+    s.ok(&["extract", "r1", "--to", out.to_str().unwrap()]);
+    assert_same_tree(&r1, &out);
+    s.json(&["stats"]);
+    for args in [&["fsck"][..], &["fsck", "--read-data"][..]] {
+        let f = s.json(args);
+        assert!(f["problems"].as_array().unwrap().is_empty(), "{f}");
+        assert_eq!(f["unfinished_ingests"][0], "r2");
+    }
+
+    let mut child = child;
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the ingest finished during the checks: they did not all run beside it"
+    );
+}

@@ -98,3 +98,64 @@ impl Scratch {
             .unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{}", stderr(&o)))
     }
 }
+
+/// The custody binary under test.
+pub fn custody_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("custody")
+}
+
+/// Runs a command to its end and returns its output and its peak resident set size in
+/// KiB (`ru_maxrss` from `wait4`): how the tests check that memory stays bounded.
+pub fn run_measured(mut cmd: std::process::Command) -> (Output, u64) {
+    use std::process::Stdio;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_measured(child)
+}
+
+/// [`run_measured`] for a child already spawned with piped stdout and stderr.
+pub fn wait_measured(mut child: std::process::Child) -> (Output, u64) {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let mut stderr = Vec::new();
+    let _ = err.read_to_end(&mut stderr);
+    let stdout = reader.join().expect("stdout reader");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it and the status for our own child,
+    // which nothing else waits for.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    (
+        Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout,
+            stderr,
+        },
+        ru.ru_maxrss as u64,
+    )
+}
+
+/// Asserts that a failed command failed cleanly: exit code 2 and a one-line
+/// `custody: error:` message, no panic and no backtrace.
+pub fn assert_clean_error(o: &Output, what: &str) {
+    let e = stderr(o);
+    assert_eq!(code(o), 2, "{what}: exit {:?}, stderr: {e}", o.status);
+    assert!(e.starts_with("custody: error:"), "{what}: {e}");
+    assert!(
+        !e.contains("panicked") && !e.contains("RUST_BACKTRACE") && !e.contains("stack backtrace"),
+        "{what}: {e}"
+    );
+}

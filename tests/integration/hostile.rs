@@ -192,3 +192,347 @@ fn paths_longer_than_path_max_are_ingested() {
     let o = s.cmd().args(["cat", "r", &rel]).output().unwrap();
     assert_eq!(o.stdout, b"far down");
 }
+
+/// Symlink loops and links to ancestors are stored as links with their targets and
+/// never followed: the walk ends, nothing below a link is listed, and extract gives
+/// the same links back.
+#[test]
+fn symlink_loops_are_recorded_not_followed() {
+    use std::os::unix::fs::symlink;
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    fs::create_dir_all(src.join("dir/deeper")).unwrap();
+    fs::write(src.join("dir/deeper/file.txt"), b"real").unwrap();
+    let links: [(&str, &str); 7] = [
+        ("a", "b"),
+        ("b", "a"),
+        ("self", "self"),
+        ("dir/up", ".."),
+        ("dir/deeper/top", "../.."),
+        ("dir/root", "/"),
+        ("dir/loop", "../dir"),
+    ];
+    for (at, to) in links {
+        symlink(to, src.join(at)).unwrap();
+    }
+    s.init();
+    let r = s.json(&["ingest", src.to_str().unwrap(), "--release", "r"]);
+    assert_eq!(r["counts"]["symlinks"], 7, "{r}");
+    assert_eq!(r["counts"]["files"], 1, "{r}");
+    assert_eq!(r["counts"]["dirs"], 2, "{r}");
+    assert!(r["issues"].as_array().unwrap().is_empty(), "{r}");
+    let ls = s.json(&["ls", "r", "-R"]);
+    let entries = ls["entries"].as_array().expect("entries");
+    let paths: Vec<&str> = entries
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 10, "{paths:?}");
+    for (at, to) in links {
+        let e = entries
+            .iter()
+            .find(|e| e["path"] == at)
+            .unwrap_or_else(|| panic!("{at} not listed: {paths:?}"));
+        assert_eq!(e["kind"], "symlink", "{e}");
+        assert_eq!(e["target"], to, "{e}");
+    }
+    let out = s.path().join("out");
+    s.ok(&["extract", "r", "--to", out.to_str().unwrap()]);
+    for (at, to) in links {
+        assert_eq!(fs::read_link(out.join(at)).unwrap(), Path::new(to), "{at}");
+    }
+    assert_eq!(fs::read(out.join("dir/deeper/file.txt")).unwrap(), b"real");
+}
+
+/// Many empty files in one ingest (CUSTODY_EMPTY_FILES, default 20,000; the full run
+/// in benches/load.sh uses 100,000): every one is an entry, and they come back.
+#[test]
+fn many_empty_files_in_one_ingest() {
+    let n: usize = std::env::var("CUSTODY_EMPTY_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    for d in 0..(n / 1000).max(1) {
+        fs::create_dir_all(src.join(format!("d{d:03}"))).unwrap();
+    }
+    for i in 0..n {
+        fs::File::create(src.join(format!("d{:03}/e{i:06}", i / 1000))).unwrap();
+    }
+    s.init();
+    let mut cmd = std::process::Command::new(custody_bin());
+    cmd.env("CUSTODY_STORE", s.store()).args([
+        "--json",
+        "ingest",
+        src.to_str().unwrap(),
+        "--release",
+        "r",
+    ]);
+    let (o, rss_kib) = run_measured(cmd);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    eprintln!(
+        "{n} empty files: ingest {:.2} s, peak RSS {} MiB",
+        r["elapsed_secs"].as_f64().unwrap(),
+        rss_kib / 1024
+    );
+    assert_eq!(r["counts"]["files"], n as u64, "{r}");
+    assert_eq!(r["counts"]["logical_bytes"], 0);
+    // Every empty file is the same (empty) blob.
+    let rel = s.json(&["releases"]);
+    assert_eq!(
+        rel["releases"][0]["entries"].as_u64().unwrap(),
+        (n + (n / 1000).max(1)) as u64
+    );
+    let st = s.json(&["stats"]);
+    assert!(st["store"]["blobs"].as_u64().unwrap() <= 1, "{st}");
+    let f = s.json(&["fsck", "--read-data"]);
+    assert!(f["problems"].as_array().unwrap().is_empty(), "{f}");
+    let out = s.path().join("out");
+    s.ok(&["extract", "r", "--to", out.to_str().unwrap()]);
+    let back: usize = fs::read_dir(&out)
+        .unwrap()
+        .map(|d| fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(back, n);
+}
+
+/// The blob id of `len` zero bytes, computed here independently of custody.
+fn blake3_of_zeros(len: u64) -> String {
+    let mut h = blake3::Hasher::new();
+    let block = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        h.update(&block[..n]);
+        left -= n as u64;
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// A sparse file of CUSTODY_SPARSE_GIB (default 2) GiB is read in bounded memory: peak
+/// RSS stays far below the file's size, the zeros are stored once, and its content id
+/// is the BLAKE3 of that many zeros.
+#[test]
+fn sparse_file_is_ingested_in_bounded_memory() {
+    let gib: u64 = std::env::var("CUSTODY_SPARSE_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let len = gib << 30;
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::File::create(src.join("sparse.img"))
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+    s.init();
+    let mut cmd = std::process::Command::new(custody_bin());
+    cmd.env("CUSTODY_STORE", s.store()).args([
+        "--json",
+        "ingest",
+        src.to_str().unwrap(),
+        "--release",
+        "r",
+    ]);
+    let (o, rss_kib) = run_measured(cmd);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    eprintln!(
+        "{gib} GiB sparse file: ingest {:.2} s, peak RSS {} MiB",
+        r["elapsed_secs"].as_f64().unwrap(),
+        rss_kib / 1024
+    );
+    assert_eq!(r["counts"]["logical_bytes"], len);
+    // All chunks are the same max-size run of zeros (plus a shorter tail).
+    assert!(r["counts"]["new_chunks"].as_u64().unwrap() <= 2, "{r}");
+    assert!(
+        rss_kib < 300 * 1024,
+        "peak RSS {} MiB for a {gib} GiB file",
+        rss_kib / 1024
+    );
+    let ls = s.json(&["ls", "r", "sparse.img", "--hash"]);
+    let blob = ls["entries"][0]["blob"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        blob.ends_with(&blake3_of_zeros(len)),
+        "stored id {blob}: {ls}"
+    );
+    let f = s.json(&["fsck", "--read-data"]);
+    assert!(f["problems"].as_array().unwrap().is_empty(), "{f}");
+}
+
+/// Files deleted while an ingest runs: those listed but gone when read are reported
+/// as vanished (exit 3), everything else is stored byte-exact, and the store is
+/// clean. The deletions start as soon as the walk opens their directory, and run
+/// from the last file back, towards the walk.
+#[test]
+fn files_vanishing_during_ingest_are_reported() {
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::create_dir_all(src.join("b")).unwrap();
+    for i in 0..3 {
+        fs::write(
+            src.join(format!("a/big{i}")),
+            custody::ops::demo::pseudo_random(&format!("slow {i}"), 8 << 20),
+        )
+        .unwrap();
+    }
+    let content = |i: usize| custody::ops::demo::pseudo_random(&format!("v{i}"), 2000 + i);
+    s.init();
+    let mut seen_vanish = false;
+    for attempt in 0..4 {
+        let name = format!("r{attempt}");
+        for i in 0..1000 {
+            fs::write(src.join(format!("b/f{i:04}")), content(i)).unwrap();
+        }
+        let mut child = std::process::Command::new(custody_bin())
+            .env("CUSTODY_STORE", s.store())
+            .args([
+                "--json",
+                "ingest",
+                src.to_str().unwrap(),
+                "--release",
+                &name,
+                "--reread",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the walk to open src/b, then delete f0999, f0998, ... f0500.
+        let fds = format!("/proc/{}/fd", child.id());
+        let target = src.join("b");
+        let started = std::time::Instant::now();
+        'wait: while started.elapsed() < std::time::Duration::from_secs(60) {
+            if let Ok(rd) = fs::read_dir(&fds) {
+                for e in rd.flatten() {
+                    if fs::read_link(e.path()).is_ok_and(|l| l == target) {
+                        break 'wait;
+                    }
+                }
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+        }
+        for i in (500..1000).rev() {
+            let _ = fs::remove_file(src.join(format!("b/f{i:04}")));
+        }
+        let o = child.wait_with_output().unwrap();
+        let r: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        let issues = r["issues"].as_array().unwrap();
+        for i in issues {
+            assert_eq!(i["kind"], "vanished", "{i}");
+            let p = i["path"].as_str().unwrap();
+            let n: usize = p.strip_prefix("b/f").unwrap().parse().unwrap();
+            assert!(n >= 500, "{p} was never deleted");
+        }
+        assert_eq!(code(&o), if issues.is_empty() { 0 } else { 3 }, "{r}");
+        // Every stored file has its own bytes; the files never deleted are all there.
+        let ls = s.json(&["ls", &name, "b"]);
+        let stored: Vec<usize> = ls["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap()[3..].parse().unwrap())
+            .collect();
+        assert!((0..500).all(|i| stored.contains(&i)), "{stored:?}");
+        assert!(stored.len() + issues.len() <= 1000);
+        let out = s.path().join(format!("out{attempt}"));
+        s.ok(&["extract", &name, "--to", out.to_str().unwrap()]);
+        for i in &stored {
+            assert_eq!(
+                fs::read(out.join(format!("b/f{i:04}"))).unwrap(),
+                content(*i),
+                "f{i:04}"
+            );
+        }
+        assert_same_tree(&src.join("a"), &out.join("a"));
+        eprintln!(
+            "attempt {attempt}: {} stored, {} vanished, {} gone before listing",
+            stored.len(),
+            issues.len(),
+            1000 - stored.len() - issues.len()
+        );
+        if !issues.is_empty() {
+            seen_vanish = true;
+            break;
+        }
+    }
+    let f = s.json(&["fsck", "--read-data"]);
+    assert!(f["problems"].as_array().unwrap().is_empty(), "{f}");
+    assert!(
+        seen_vanish,
+        "in four attempts no deletion landed between the walk's listing and its read"
+    );
+}
+
+/// Names that are not UTF-8, or hold newlines, tabs and backslashes, come back byte
+/// for byte, and their escaped forms work with ls, cat, prove and verify-proof.
+#[test]
+fn odd_names_round_trip() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    let dir = src.join(OsStr::from_bytes(b"d\xc3(latin \xe9"));
+    fs::create_dir_all(&dir).unwrap();
+    let names: [&[u8]; 6] = [
+        b"\xff\xfe.bin",
+        b"line\nbreak.txt",
+        b"tab\there",
+        b"back\\slash",
+        b"-dash",
+        b"ok \xe2\x9c\x93 utf8",
+    ];
+    for (i, n) in names.iter().enumerate() {
+        fs::write(dir.join(OsStr::from_bytes(n)), format!("content {i}")).unwrap();
+    }
+    std::os::unix::fs::symlink(OsStr::from_bytes(b"../\xff"), src.join("link")).unwrap();
+    s.init();
+    let r = s.json(&["ingest", src.to_str().unwrap(), "--release", "r"]);
+    assert_eq!(r["counts"]["files"], names.len() as u64, "{r}");
+    let out = s.path().join("out");
+    s.ok(&["extract", "r", "--to", out.to_str().unwrap()]);
+    assert_same_tree(&src, &out);
+    assert_eq!(
+        fs::read_link(out.join("link"))
+            .unwrap()
+            .as_os_str()
+            .as_bytes(),
+        b"../\xff"
+    );
+    let ls = s.json(&["ls", "r", "-R"]);
+    let escaped = custody::paths::escape_bytes(b"d\xc3(latin \xe9/\xff\xfe.bin");
+    assert!(
+        ls["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == escaped.as_str()),
+        "{escaped} not in {ls}"
+    );
+    let o = s.run(&["cat", "r", &escaped]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(o.stdout, b"content 0");
+    let proof = s.path().join("p");
+    s.ok(&["prove", "r", &escaped, "-o", proof.to_str().unwrap()]);
+    let file = dir.join(OsStr::from_bytes(names[0]));
+    let o = s
+        .cmd()
+        .args(["verify-proof", proof.to_str().unwrap(), "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    // Consistent but unanchored: exit 1 (docs/CLI.md), and it names the path.
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).contains(&escaped), "{}", stdout(&o));
+}
