@@ -536,3 +536,39 @@ fn odd_names_round_trip() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stdout(&o).contains(&escaped), "{}", stdout(&o));
 }
+
+/// The store is created owner-only; another user gets a clear permission error
+/// naming the store, not a crash or an empty answer.
+#[test]
+fn another_user_cannot_read_the_store() {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        eprintln!("SKIPPED: needs root to run custody as another user");
+        return;
+    }
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a.txt"), b"names and phone numbers").unwrap();
+    s.init();
+    s.ok(&["ingest", src.to_str().unwrap(), "--release", "r"]);
+    assert_eq!(
+        fs::metadata(s.store()).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // The scratch directory is traversable; only the store's own mode protects it.
+    fs::set_permissions(s.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("custody");
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["ls", "r"])
+        .env("CUSTODY_STORE", s.store())
+        .output()
+        .expect("setpriv (util-linux) is needed when tests run as root");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("ermission denied"), "{err}");
+    assert!(err.contains("store.redb"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
