@@ -306,18 +306,22 @@ pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
             blake3: BlobId(e.record.hash),
         })
         .collect();
-    let mut report_modified = Vec::new();
-    for (x, y) in modified_pairs {
-        let change = describe_change(&snap, &ra, &rb, &x, &y)?;
-        report_modified.push(Modified {
-            path: y.path.clone(),
-            old: BlobId(x.record.hash),
-            new: BlobId(y.record.hash),
-            old_size: x.record.size,
-            new_size: y.record.size,
-            change,
-        });
-    }
+    // Describing a modification reads and diffs both versions: the costly part of a
+    // diff when many files changed, and independent per file.
+    use rayon::prelude::*;
+    let report_modified: Vec<Modified> = modified_pairs
+        .par_iter()
+        .map(|(x, y)| {
+            Ok(Modified {
+                path: y.path.clone(),
+                old: BlobId(x.record.hash),
+                new: BlobId(y.record.hash),
+                old_size: x.record.size,
+                new_size: y.record.size,
+                change: describe_change(&snap, &ra, &rb, x, y)?,
+            })
+        })
+        .collect::<Result<_>>()?;
     summary.added = report_added.len() as u64;
     summary.removed = report_removed.len() as u64;
     summary.modified = report_modified.len() as u64;
@@ -406,8 +410,9 @@ pub fn how(kind: AlterationKind) -> String {
 }
 
 fn byte_change(old: &[u8], new: &[u8], name: &str) -> Change {
-    let a = alter::classify(old, new, name);
+    // One edit script serves both the classification and the changed ranges.
     let script = alter::edit_script(old, new);
+    let a = alter::classify_with_script(old, new, name, &script);
     let mut ranges = Vec::new();
     let mut at = 0u64;
     for op in &script.ops {
