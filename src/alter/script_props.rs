@@ -53,3 +53,26 @@ proptest! {
         refused_or_canonical(&s)?;
     }
 }
+
+/// Found by the `edit_script_parse` fuzz target: an insert line of more than 48 bytes
+/// was accepted, though `encode` splits such data over two lines.
+#[test]
+fn insert_lines_hold_at_most_48_bytes() {
+    let text = "copy 0 1000\ninsert eHh4h4eHh4eHh4eHh4eHh4eHh4eHHhe4h4eHh4Hh4h4eHh4eHh4eHh4eHh4eHhe19000\n";
+    assert!(EditScript::parse(text).is_err());
+}
+
+proptest! {
+    #![proptest_config(cases(64))]
+
+    /// One insert line of n bytes parses exactly when n is 1 to 48.
+    #[test]
+    fn one_insert_line_of_any_length(data in proptest::collection::vec(any::<u8>(), 0..200), after_copy: bool) {
+        use base64::Engine;
+        let line = format!("insert {}\n", base64::engine::general_purpose::STANDARD.encode(&data));
+        let text = if after_copy { format!("copy 0 1\n{line}") } else { line };
+        let ok = EditScript::parse(&text).is_ok();
+        prop_assert_eq!(ok, (1..=48).contains(&data.len()), "{:?}", text);
+        refused_or_canonical(&text)?;
+    }
+}
