@@ -2831,3 +2831,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "archive_props.rs"]
+mod props;

@@ -15,7 +15,11 @@ pub mod id;
 pub mod manifest;
 pub mod ops;
 pub mod paths;
+#[cfg(test)]
+mod paths_props;
 pub mod progress;
+#[cfg(test)]
+mod prop_support;
 pub mod sketch;
 pub mod store;
 pub mod timefmt;

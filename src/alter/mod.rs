@@ -23,6 +23,8 @@ pub mod classify;
 pub mod diff;
 pub mod formats;
 pub mod script;
+#[cfg(test)]
+mod script_props;
 pub mod words;
 
 pub use classify::{Alteration, AlterationKind, classify, classify_with_script, similarity_of};

@@ -272,6 +272,9 @@ impl EditScript {
                 if data.is_empty() {
                     return Err(err(n, "empty insert"));
                 }
+                if data.len() > INSERT_LINE_BYTES {
+                    return Err(err(n, "insert line holds more than 48 bytes"));
+                }
                 match ops.last_mut() {
                     Some(EditOp::Insert(prev)) => {
                         if !insert_open {

@@ -97,6 +97,12 @@ fn err(n: usize, what: impl std::fmt::Display) -> VerifyError {
     VerifyError::Manifest(format!("line {n}: {what}"))
 }
 
+/// Parses one leaf line without its newline, as [`verify_manifest`] reads it: only
+/// the text [`leaf_line`] writes is accepted.
+pub fn parse_leaf_line(line: &[u8]) -> Result<Leaf, VerifyError> {
+    parse_leaf(line, 1)
+}
+
 fn parse_leaf(line: &[u8], n: usize) -> Result<Leaf, VerifyError> {
     let s = std::str::from_utf8(line).map_err(|_| err(n, "not UTF-8"))?;
     let mut f = s.splitn(4, ' ');

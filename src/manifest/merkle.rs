@@ -204,7 +204,9 @@ fn inner_proof_size(index: u64, size: u64) -> usize {
 
 fn decomp_incl_proof(index: u64, size: u64) -> (usize, usize) {
     let inner = inner_proof_size(index, size);
-    let border = (index >> inner).count_ones() as usize;
+    // inner is 64 for a tree of more than 2^63 leaves: nothing is left of the index
+    // then (as in Go, whose shifts past the width give 0; Rust's would panic).
+    let border = index.checked_shr(inner as u32).unwrap_or(0).count_ones() as usize;
     (inner, border)
 }
 

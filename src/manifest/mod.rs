@@ -10,4 +10,7 @@ pub mod proof;
 pub mod subtree;
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod test_vectors;

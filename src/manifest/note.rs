@@ -25,7 +25,9 @@ const SIG_PREFIX: &str = "\u{2014} ";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
-    #[error("key name {0:?} is invalid: it must be non-empty UTF-8 without spaces or '+'")]
+    #[error(
+        "key name {0:?} is invalid: it must be non-empty UTF-8 without spaces, control characters or '+'"
+    )]
     BadName(String),
     #[error("malformed signer key: {0}")]
     BadSignerKey(&'static str),
@@ -43,9 +45,14 @@ pub enum NoteError {
     Random(String),
 }
 
-/// `name` as the spec allows it: non-empty, no Unicode space, no '+'.
+/// `name` as the spec allows it: non-empty, no Unicode space, no '+', and no control
+/// character (a note may hold none, so a signature line naming one could never be
+/// read back).
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
 }
 
 /// The key id: first 4 bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key), big-endian.
@@ -300,7 +307,7 @@ impl Note {
 
     /// Checks the signatures made by the given keys. Signatures by other keys are
     /// ignored; a signature by a given key that does not verify is an error; at least
-    /// one must verify. Returns the names that signed.
+    /// one must verify. Returns the names that signed, each once.
     pub fn verify(&self, keys: &[VerifierKey]) -> Result<Vec<String>, NoteError> {
         let mut ok = Vec::new();
         for s in &self.signatures {
@@ -312,7 +319,10 @@ impl Note {
             k.key
                 .verify(self.text.as_bytes(), &sig)
                 .map_err(|_| NoteError::BadSignature(s.name.clone()))?;
-            ok.push(s.name.clone());
+            // A key that signed twice (or two trusted keys of one name) is named once.
+            if !ok.contains(&s.name) {
+                ok.push(s.name.clone());
+            }
         }
         if ok.is_empty() {
             let names: Vec<String> = keys

@@ -20,6 +20,8 @@ pub mod ls;
 pub mod prove;
 pub mod releases;
 pub mod report;
+#[cfg(test)]
+mod report_props;
 pub mod stats;
 pub mod verify;
 

@@ -45,26 +45,29 @@ pub fn write_report(store: &Store, claim: BlobId, claim_size: u64, o: &Original)
         .script
         .as_ref()
         .ok_or_else(|| Error::Invalid("no edit script for the original".into()))?;
-    Ok(format!(
-        "{REPORT_HEADER}\nclaim {claim} {claim_size}\noriginal {} {}\nkind {}\nsimilarity {:.4}\nsummary {}\nscript\n{}end\n{}",
-        o.blake3,
-        o.size,
-        serde_json::to_value(o.alteration.kind)
+    Ok(Report {
+        claim: (claim, claim_size),
+        original: (o.blake3, o.size),
+        kind: serde_json::to_value(o.alteration.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
-        o.similarity,
-        o.alteration.summary.replace('\n', " "),
-        script.encode(),
-        proof.encode()
-    ))
+        similarity: o.similarity,
+        summary: o.alteration.summary.clone(),
+        script: script.clone(),
+        proof,
+    }
+    .encode())
 }
 
 /// A parsed report.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub claim: (BlobId, u64),
     pub original: (BlobId, u64),
     pub kind: String,
+    /// Written with four decimals, so it reads back rounded to them.
+    pub similarity: f64,
     pub summary: String,
     pub script: EditScript,
     pub proof: Proof,
@@ -76,32 +79,88 @@ fn field<'a>(line: Option<&'a str>, name: &str) -> Result<&'a str> {
         .ok_or_else(|| Error::Invalid(format!("report: expected a '{name}' line")))
 }
 
+/// `<64 lower-case hex digits> <size>`, the size decimal without leading zeros: the
+/// one form [`Report::encode`] writes.
 fn id_size(s: &str, what: &str) -> Result<(BlobId, u64)> {
+    let bad = |part: &str| Error::Invalid(format!("report: bad {what} {part}"));
     let (h, n) = s
         .split_once(' ')
         .ok_or_else(|| Error::Invalid(format!("report: {what} needs a hash and a size")))?;
-    let id: BlobId = h
-        .parse()
-        .map_err(|_| Error::Invalid(format!("report: bad {what} hash")))?;
-    let n: u64 = n
-        .parse()
-        .map_err(|_| Error::Invalid(format!("report: bad {what} size")))?;
+    if h.len() != 64
+        || !h
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(bad("hash"));
+    }
+    let id: BlobId = h.parse().map_err(|_| bad("hash"))?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0'))
+    {
+        return Err(bad("size"));
+    }
+    let n: u64 = n.parse().map_err(|_| bad("size"))?;
     Ok((id, n))
 }
 
+/// `d.dddd` from 0.0000 to 1.0000.
+fn similarity(s: &str) -> Result<f64> {
+    let b = s.as_bytes();
+    let shape = b.len() == 6
+        && b[1] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 1 || c.is_ascii_digit());
+    match s.parse::<f64>() {
+        Ok(v) if shape && (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(Error::Invalid(
+            "report: similarity is not 0.0000 to 1.0000".into(),
+        )),
+    }
+}
+
+/// Text kept on one report line: control characters (newlines among them) become
+/// spaces.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 impl Report {
+    /// The report text (see the module documentation). Kind and summary are kept on
+    /// their lines by turning control characters into spaces.
+    pub fn encode(&self) -> String {
+        format!(
+            "{REPORT_HEADER}\nclaim {} {}\noriginal {} {}\nkind {}\nsimilarity {:.4}\nsummary {}\nscript\n{}end\n{}",
+            self.claim.0,
+            self.claim.1,
+            self.original.0,
+            self.original.1,
+            one_line(&self.kind),
+            self.similarity,
+            one_line(&self.summary),
+            self.script.encode(),
+            self.proof.encode()
+        )
+    }
+
+    /// Parses a report, strictly: only the text [`Report::encode`] writes.
     pub fn parse(text: &str) -> Result<Self> {
         let (head, rest) = text
             .split_once("\nscript\n")
             .ok_or_else(|| Error::Invalid("report: no 'script' line".into()))?;
-        let mut lines = head.lines();
+        if head.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Error::Invalid("report: control character".into()));
+        }
+        // Split on '\n' only: a blank line before 'script' is an unexpected line.
+        let mut lines = head.split('\n');
         if lines.next() != Some(REPORT_HEADER) {
             return Err(Error::Invalid("not a custody alteration report".into()));
         }
         let claim = id_size(field(lines.next(), "claim")?, "claim")?;
         let original = id_size(field(lines.next(), "original")?, "original")?;
         let kind = field(lines.next(), "kind")?.to_string();
-        field(lines.next(), "similarity")?;
+        let similarity = similarity(field(lines.next(), "similarity")?)?;
         let summary = field(lines.next(), "summary")?.to_string();
         if lines.next().is_some() {
             return Err(Error::Invalid(
@@ -125,6 +184,7 @@ impl Report {
             claim,
             original,
             kind,
+            similarity,
             summary,
             script,
             proof,
@@ -215,6 +275,13 @@ pub fn verify_report(
             r.original.0
         )));
     }
+    if original.len() as u64 != r.original.1 {
+        return Err(Error::Invalid(format!(
+            "the original is {} bytes, but the report says {}",
+            original.len(),
+            r.original.1
+        )));
+    }
     let rebuilt = r
         .script
         .apply(&original)
@@ -224,6 +291,13 @@ pub fn verify_report(
         return Err(Error::Invalid(format!(
             "applying the report's script to the original gives {rebuilt_id}, not the claim {}",
             r.claim.0
+        )));
+    }
+    if rebuilt.len() as u64 != r.claim.1 {
+        return Err(Error::Invalid(format!(
+            "the claim is {} bytes, but the report says {}",
+            rebuilt.len(),
+            r.claim.1
         )));
     }
     let v = verify(&r.proof, anchor, Some(r.original.0.0))

@@ -144,9 +144,16 @@ impl BlobRecord {
                         "blob recipe length does not match count",
                     ));
                 }
-                (0..count)
+                let chunks: Vec<ChunkId> = (0..count)
                     .map(|_| d.hash().map(ChunkId))
-                    .collect::<Result<_, _>>()?
+                    .collect::<Result<_, _>>()?;
+                // That recipe is written with BLOB_FLAG_SELF: one form per recipe.
+                if chunks.len() == 1 && chunks[0].0 == id.0 {
+                    return Err(DecodeError::Invalid(
+                        "a blob that is its one chunk must use BLOB_FLAG_SELF",
+                    ));
+                }
+                chunks
             }
             _ => {
                 return Err(DecodeError::Unknown {

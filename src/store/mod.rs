@@ -5,6 +5,8 @@
 //! each commit as it lands. A second writer is refused at once.
 
 pub mod format;
+#[cfg(test)]
+mod format_props;
 pub mod similar;
 pub mod snapshot;
 pub mod tree;
