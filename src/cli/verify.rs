@@ -14,6 +14,13 @@ pub struct Args {
     /// The claimed file: its BLAKE3 must be the content the proof is about.
     #[arg(long)]
     file: Option<PathBuf>,
+    #[command(flatten)]
+    anchor: AnchorArgs,
+}
+
+/// What a verifying command trusts: verifier keys, or a root given out of band.
+#[derive(clap::Args, Debug)]
+pub struct AnchorArgs {
     /// Trusted verifier key (inline or a file); may be repeated.
     #[arg(long)]
     vkey: Vec<String>,
@@ -22,15 +29,21 @@ pub struct Args {
     root: Option<String>,
 }
 
+impl AnchorArgs {
+    pub fn anchor(&self) -> Result<Anchor> {
+        Ok(Anchor {
+            keys: self
+                .vkey
+                .iter()
+                .map(|k| load_verifier(k))
+                .collect::<Result<_>>()?,
+            root: self.root.as_deref().map(parse_root).transpose()?,
+        })
+    }
+}
+
 pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
-    let anchor = Anchor {
-        keys: a
-            .vkey
-            .iter()
-            .map(|k| load_verifier(k))
-            .collect::<Result<_>>()?,
-        root: a.root.as_deref().map(parse_root).transpose()?,
-    };
+    let anchor = a.anchor.anchor()?;
     let outcome = verify_file(&a.proof, &anchor, a.file.as_deref())?;
     if ctx.json {
         output::json(&outcome)?;

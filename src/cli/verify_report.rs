@@ -1,10 +1,8 @@
 use std::path::PathBuf;
 
 use custody::Result;
-use custody::manifest::proof::{Anchor, Trust};
-use custody::ops::head::load_verifier;
+use custody::manifest::proof::Trust;
 use custody::ops::report::verify_report;
-use custody::ops::verify::parse_root;
 use custody::store::Store;
 
 use super::{Ctx, Exit, output};
@@ -17,23 +15,13 @@ pub struct Args {
     claim: PathBuf,
     /// The original, e.g. an extracted copy; without it the store supplies it.
     original: Option<PathBuf>,
-    /// Trusted verifier key for the original's proof; may be repeated.
-    #[arg(long)]
-    vkey: Vec<String>,
-    /// Trusted root for the original's proof.
-    #[arg(long)]
-    root: Option<String>,
+    /// What vouches for the original's proof.
+    #[command(flatten)]
+    anchor: super::verify::AnchorArgs,
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
-    let anchor = Anchor {
-        keys: a
-            .vkey
-            .iter()
-            .map(|k| load_verifier(k))
-            .collect::<Result<_>>()?,
-        root: a.root.as_deref().map(parse_root).transpose()?,
-    };
+    let anchor = a.anchor.anchor()?;
     let store = match &a.original {
         Some(_) => None,
         None => Some(Store::open(&ctx.store_path)?),
