@@ -84,7 +84,7 @@ tren = {(r["from"], r["to"]) for r in td["renamed"]}
 print(f"| renamed (pairs) | {len(tren)} | {len(cren & tren)}/{len(tren)} | 0/{len(tren)} (shown as - and +) |")
 print(f"| modified | {len(mod)} | {frac(cmod, mod)} with changed ranges | {frac(rs['M'], mod)} (no detail) |")
 zipmod = {(m["path"], m["member"]) for m in td["modified"] if m["how"] == "zip_member_replaced"}
-czip = {(m["path"], x["member"]) for m in cd["modified"] for x in m["change"].get("members", [])}
+czip = {(m["path"], x["member"]) for m in cd["modified"] for x in (m["change"] or {}).get("members", [])}
 print(f"| zip member replaced: which member | {len(zipmod)} | {len(czip & zipmod)}/{len(zipmod)} | 0/{len(zipmod)} (the zip as M) |")
 print(f"| duplicated | {len(dup)} | {frac(cdup, dup)} | 0/{len(dup)} (shown as +) |")
 print(f"\ntime: custody diff {t('custody-diff'):.2f} s, restic diff {t('restic-diff'):.2f} s\n")

@@ -71,7 +71,7 @@ def main():
 
     # How modifications were classified.
     exp_how = {m["path"]: m["how"] for m in changes["modified"]}
-    got_how = {m["path"]: m["change"]["how"] for m in diff["modified"]}
+    got_how = {m["path"]: m["change"]["how"] for m in diff["modified"] if m["change"]}
     pairs = {}
     for p, h in exp_how.items():
         if p in got_how:

@@ -3,7 +3,10 @@
 //! 1. The common prefix and suffix become copies (a memcmp-speed scan), so appends,
 //!    truncations and single edits cost nothing more.
 //! 2. A differing middle whose sides are both at most [`BYTE_DIFF_MAX`] bytes is
-//!    diffed byte by byte (Myers, from `similar`).
+//!    diffed byte by byte (Myers, from `similar`), unless the [`MIN_COPY`]-byte
+//!    windows the sides share could cover less than 1/16 of the claim side (an
+//!    overwritten range): then that side is inserted whole, for a loss of at most
+//!    that 1/16, since Myers is slowest on exactly such unrelated bytes.
 //! 3. A larger middle is cut into content-defined chunks (a gear rolling hash, so cut
 //!    points depend only on the 64 bytes before them and resynchronise right after an
 //!    edit) whose average size grows with the input so that each side has at most
@@ -147,6 +150,14 @@ impl Differ<'_> {
     /// Byte-level Myers; matches shorter than [`MIN_COPY`] are inserted instead.
     fn bytes(&mut self, ra: Range<usize>, rb: Range<usize>) {
         self.budget = self.budget.saturating_sub(ra.len() + rb.len());
+        // Myers costs (N + M) x D: worst when the sides share little, as in an
+        // overwritten or re-encoded range. Only runs of MIN_COPY bytes that occur on
+        // both sides can become copies, so when they could cover only a sliver of the
+        // claim side, inserting it whole loses at most that sliver.
+        if shared_window_cover(&self.a[ra.clone()], &self.b[rb.clone()]) * 16 < rb.len() {
+            self.insert(rb);
+            return;
+        }
         let ops = capture_diff_slices_deadline(
             Algorithm::Myers,
             &self.a[ra.clone()],
@@ -165,6 +176,53 @@ impl Differ<'_> {
         }
         self.insert(pending..rb.end);
     }
+}
+
+/// A fast estimate of [`similarity_of`](super::similarity_of) for the script
+/// [`edit_script`] would find: the share of the larger side made of content-defined
+/// chunks that also occur on the other side. One linear pass per side, so callers
+/// can rule out unrelated pairs (two pages of one template share bands of their
+/// sketch but few chunks) before paying for a diff.
+pub fn estimated_similarity(original: &[u8], claim: &[u8]) -> f64 {
+    let max = original.len().max(claim.len());
+    if max == 0 {
+        return 1.0;
+    }
+    let p = common_prefix(original, claim);
+    let s = common_suffix(&original[p..], &claim[p..]);
+    let (a, b) = (&original[p..original.len() - s], &claim[p..claim.len() - s]);
+    let avg = MIN_AVG_CHUNK;
+    let mut seen: Vec<u64> = chunks(a, avg).into_iter().map(|(_, h)| h).collect();
+    seen.sort_unstable();
+    let shared: usize = chunks(b, avg)
+        .into_iter()
+        .filter(|(_, h)| seen.binary_search(h).is_ok())
+        .map(|(r, _)| r.len())
+        .sum();
+    ((p + s + shared) as f64 / max as f64).min(1.0)
+}
+
+/// How many bytes of `b` lie in some [`MIN_COPY`]-byte window that also occurs in `a`:
+/// an upper bound on what a byte-level diff of the two can copy.
+pub(super) fn shared_window_cover(a: &[u8], b: &[u8]) -> usize {
+    const W: usize = MIN_COPY as usize;
+    if a.len() < W || b.len() < W {
+        return 0;
+    }
+    let window = |d: &[u8], i: usize| {
+        u64::from_le_bytes(d[i..i + W].try_into().expect("MIN_COPY is 8 bytes"))
+    };
+    let mut seen: Vec<u64> = (0..=a.len() - W).map(|i| window(a, i)).collect();
+    seen.sort_unstable();
+    let (mut covered, mut covered_to) = (0, 0);
+    for i in 0..=b.len() - W {
+        if seen.binary_search(&window(b, i)).is_ok() {
+            let from = i.max(covered_to);
+            covered += i + W - from;
+            covered_to = i + W;
+        }
+    }
+    covered
 }
 
 /// A chunk: where it is and a hash of its bytes, so that the diff hashes 8 bytes per

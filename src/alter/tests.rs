@@ -166,6 +166,64 @@ fn range_overwritten() {
 }
 
 #[test]
+fn shared_windows_bound_what_a_byte_diff_can_copy() {
+    use super::diff::shared_window_cover;
+    let a = noise(2000, 7);
+    assert_eq!(shared_window_cover(&a, &noise(2000, 8)), 0);
+    assert_eq!(shared_window_cover(&a, &a), 2000);
+    // 100 bytes of `a` inside unrelated bytes: exactly those are coverable.
+    let b = [noise(500, 9), a[300..400].to_vec(), noise(500, 10)].concat();
+    assert_eq!(shared_window_cover(&a, &b), 100);
+    assert_eq!(shared_window_cover(b"short", b"short"), 0);
+}
+
+#[test]
+fn chunk_estimate_tracks_real_similarity() {
+    use super::diff::estimated_similarity;
+    let a = noise(50_000, 12);
+    assert_eq!(estimated_similarity(&a, &a), 1.0);
+    let unrelated = estimated_similarity(&a, &noise(50_000, 14));
+    assert!(unrelated < 0.01, "{unrelated}");
+    // Scattered edits: the estimate stays within the margin diff allows.
+    let mut b = a.clone();
+    for at in (1_000..50_000).step_by(5_000) {
+        b[at..at + 40].copy_from_slice(&noise(40, at as u64));
+    }
+    let real = similarity_of(&edit_script(&a, &b), a.len() as u64, b.len() as u64);
+    let est = estimated_similarity(&a, &b);
+    assert!(
+        real > 0.9 && (real - est).abs() < 0.2,
+        "real {real} estimate {est}"
+    );
+}
+
+#[test]
+fn overwritten_text_range_stays_one_insert_and_applies() {
+    // A 1,855-byte range of a text file overwritten with unrelated bytes: too little
+    // in common for a byte diff to find copies, so it is one insert, found fast.
+    let text: Vec<u8> = (0..600)
+        .flat_map(|i| format!("line {i} of the report, officer {}\n", i * 7).into_bytes())
+        .collect();
+    let mut b = text.clone();
+    b[8_504..8_504 + 1_855].copy_from_slice(&noise(1_855, 11));
+    let s = edit_script(&text, &b);
+    assert_eq!(s.apply(&text).expect("applies"), b);
+    let inserted: usize = s
+        .ops
+        .iter()
+        .map(|o| match o {
+            EditOp::Insert(d) => d.len(),
+            EditOp::Copy { .. } => 0,
+        })
+        .sum();
+    assert!(inserted <= 1_855 + 16, "{inserted}");
+    assert_eq!(
+        classify(&text, &b, "notes.txt").kind,
+        AlterationKind::BytesOverwritten
+    );
+}
+
+#[test]
 fn pdf_incremental_update() {
     let a = sample_pdf();
     let update = b"\n%% incremental update\n1234 0 obj\n<< /Producer (Acrobat 20.1) /ModDate (D:20200620123456) >>\nendobj\nstartxref\n5678\n%%EOF\n";

@@ -1,5 +1,5 @@
 use custody::Result;
-use custody::ops::diff::{DiffReport, diff};
+use custody::ops::diff::{DiffOptions, DiffReport, diff_with};
 
 use super::output::count;
 use super::{Ctx, Exit, output};
@@ -13,11 +13,33 @@ pub struct Args {
     /// Only the summary.
     #[arg(long)]
     summary: bool,
+    /// Describe how each modified file changed (byte ranges, rows, lines) for at most
+    /// this many files, in path order, or `all`. Categories are always complete;
+    /// describing costs milliseconds per file.
+    #[arg(long, value_name = "N|all", default_value = "1000", value_parser = parse_details)]
+    details: Details,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Details(Option<usize>);
+
+fn parse_details(s: &str) -> Result<Details, String> {
+    match s {
+        "all" => Ok(Details(None)),
+        n => n
+            .parse()
+            .map(|n| Details(Some(n)))
+            .map_err(|_| format!("expected a number of files or `all`, got {n:?}")),
+    }
 }
 
 pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
     let store = ctx.open()?;
-    let r = diff(&store, &a.a, &a.b)?;
+    // A summary shows no descriptions: none are computed.
+    let opts = DiffOptions {
+        details: if a.summary { Some(0) } else { a.details.0 },
+    };
+    let r = diff_with(&store, &a.a, &a.b, opts)?;
     if ctx.json {
         output::json(&r)?;
     } else {
@@ -41,12 +63,28 @@ fn text(r: &DiffReport, summary_only: bool) -> String {
         count(s.unchanged),
         r.elapsed_secs
     );
+    if !summary_only && s.modified_described < s.modified {
+        out += &format!(
+            "described {} of {} modified files (--details N or all for more)\n",
+            count(s.modified_described),
+            count(s.modified)
+        );
+    }
     if summary_only {
         return out;
     }
     for m in &r.modified {
-        out += &format!("M  {}  {}\n", m.path, m.change.summary);
-        for mm in &m.change.members {
+        let Some(change) = &m.change else {
+            out += &format!(
+                "M  {}  {} → {} bytes\n",
+                m.path,
+                count(m.old_size),
+                count(m.new_size)
+            );
+            continue;
+        };
+        out += &format!("M  {}  {}\n", m.path, change.summary);
+        for mm in &change.members {
             out += &format!(
                 "     {} {}{}\n",
                 mm.change,

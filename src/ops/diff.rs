@@ -14,6 +14,8 @@
 //! over sorted indexes plus lookups, never all-pairs.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -23,12 +25,18 @@ use crate::error::Result;
 use crate::id::BlobId;
 use crate::paths::EntryPath;
 use crate::store::format::{EntryKind, EntryRecord};
+use crate::store::similar::{BlobPrefix, Candidate, blob_prefix};
 use crate::store::snapshot::Entry;
 use crate::store::{Release, Snapshot, Store};
 
 /// Files compared byte for byte to describe a modification; larger ones are
 /// described by the chunks they share.
 const MAX_DETAIL_BYTES: u64 = 64 * 1024 * 1024;
+/// Removed files diffed against one added file to find it renamed and modified.
+const MAX_RENAME_CANDIDATES: usize = 8;
+/// How far below a bar the chunk estimate of a pair may be and the pair still be
+/// diffed: chunks around each edit do not match though most of their bytes do.
+const ESTIMATE_MARGIN: f64 = 0.2;
 /// Similarity needed to call a removed/added pair renamed and modified: audit's bars,
 /// for the same reason. A file moved to another folder under its own name needs half
 /// its bytes in common; under another name it must be nearly the same, since two
@@ -47,6 +55,9 @@ pub struct Summary {
     pub renamed_modified: u64,
     pub duplicated: u64,
     pub unchanged: u64,
+    /// Modified files whose change was described (all of them unless limited by
+    /// [`DiffOptions::details`]).
+    pub modified_described: u64,
     pub dirs_added: u64,
     pub dirs_removed: u64,
 }
@@ -109,7 +120,19 @@ pub struct Modified {
     pub new: BlobId,
     pub old_size: u64,
     pub new_size: u64,
-    pub change: Change,
+    /// How the file changed; `None` past [`DiffOptions::details`].
+    pub change: Option<Change>,
+}
+
+/// What a diff computes beyond the categories, which are always complete.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions {
+    /// Describe (read both versions, diff, classify) only the first this many
+    /// modified files in path order; `None` describes all. Describing costs two blob
+    /// reads and a byte diff per file: milliseconds each, minutes for the tens of
+    /// thousands a release of a million files can change, against seconds for the
+    /// categories.
+    pub details: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,7 +160,12 @@ fn is_content(e: &EntryRecord) -> bool {
     matches!(e.kind, EntryKind::File | EntryKind::Symlink)
 }
 
+/// [`diff_with`] describing every modified file.
 pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
+    diff_with(store, a, b, DiffOptions::default())
+}
+
+pub fn diff_with(store: &Store, a: &str, b: &str, opts: DiffOptions) -> Result<DiffReport> {
     let started = Instant::now();
     let snap = store.snapshot()?;
     let (ra, rb) = (snap.release(a)?, snap.release(b)?);
@@ -149,6 +177,7 @@ pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
         renamed_modified: 0,
         duplicated: 0,
         unchanged: 0,
+        modified_described: 0,
         dirs_added: 0,
         dirs_removed: 0,
     };
@@ -248,26 +277,27 @@ pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
         .map(|(e, _)| e)
         .collect();
 
-    // Renamed and modified: an added file similar to a removed one.
+    // Renamed and modified: an added file similar to a removed one. Finding and
+    // diffing the candidates is independent per added file, so it runs in parallel;
+    // pairing then goes in path order, each added file taking its most similar
+    // removed file that no earlier one took.
     let mut report_rm = Vec::new();
     if !still_added.is_empty() && !still_removed.is_empty() {
-        let removed_hashes: BTreeMap<[u8; 32], usize> = still_removed
+        let removed_hashes: HashMap<BlobPrefix, usize> = still_removed
             .iter()
             .enumerate()
             .filter(|(_, e)| e.record.kind == EntryKind::File)
-            .map(|(i, e)| (e.record.hash, i))
+            .map(|(i, e)| (blob_prefix(&BlobId(e.record.hash)), i))
             .collect();
+        let params = store.meta().chunk;
+        let similar: Vec<Vec<(usize, Change)>> = still_added
+            .par_iter()
+            .map(|y| similar_removed(&snap, params, y, &removed_hashes, &still_removed))
+            .collect::<Result<_>>()?;
         let mut taken = vec![false; still_removed.len()];
         let mut keep_added = Vec::new();
-        for y in still_added {
-            match similar_removed(
-                &snap,
-                store.meta().chunk,
-                &y,
-                &removed_hashes,
-                &still_removed,
-                &taken,
-            )? {
+        for (y, candidates) in still_added.into_iter().zip(similar) {
+            match candidates.into_iter().find(|(i, _)| !taken[*i]) {
                 Some((i, change)) => {
                     taken[i] = true;
                     report_rm.push(RenamedModified {
@@ -308,23 +338,31 @@ pub fn diff(store: &Store, a: &str, b: &str) -> Result<DiffReport> {
         .collect();
     // Describing a modification reads and diffs both versions: the costly part of a
     // diff when many files changed, and independent per file.
-    use rayon::prelude::*;
     let report_modified: Vec<Modified> = modified_pairs
         .par_iter()
-        .map(|(x, y)| {
+        .enumerate()
+        .map(|(i, (x, y))| {
+            let described = opts.details.is_none_or(|n| i < n);
             Ok(Modified {
                 path: y.path.clone(),
                 old: BlobId(x.record.hash),
                 new: BlobId(y.record.hash),
                 old_size: x.record.size,
                 new_size: y.record.size,
-                change: describe_change(&snap, &ra, &rb, x, y)?,
+                change: match described {
+                    true => Some(describe_change(&snap, &ra, &rb, x, y)?),
+                    false => None,
+                },
             })
         })
         .collect::<Result<_>>()?;
     summary.added = report_added.len() as u64;
     summary.removed = report_removed.len() as u64;
     summary.modified = report_modified.len() as u64;
+    summary.modified_described = report_modified
+        .iter()
+        .filter(|m| m.change.is_some())
+        .count() as u64;
     summary.renamed = report_renamed.len() as u64;
     summary.renamed_modified = report_rm.len() as u64;
     summary.duplicated = report_dup.len() as u64;
@@ -547,50 +585,63 @@ fn member_changes(
     Ok(out)
 }
 
-/// The removed file most similar to added file `y`, if similar enough.
+/// The removed files similar enough to added file `y` to call it renamed and
+/// modified, most similar first.
 fn similar_removed(
     snap: &Snapshot,
     params: crate::chunking::ChunkParams,
     y: &Entry,
-    removed: &BTreeMap<[u8; 32], usize>,
+    removed: &HashMap<BlobPrefix, usize>,
     removed_entries: &[Entry],
-    taken: &[bool],
-) -> Result<Option<(usize, Change)>> {
+) -> Result<Vec<(usize, Change)>> {
     if y.record.kind != EntryKind::File {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let Some(new) = read_all(snap, &BlobId(y.record.hash), y.record.size)? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let scan = crate::ops::identify::scan_bytes(&new, params);
-    let found = snap.similar_blobs(&scan.0, &scan.1)?;
+    let bar_for = |i: usize| match removed_entries[i].path.file_name() == y.path.file_name() {
+        true => RENAME_SAME_NAME,
+        false => RENAME_OTHER_NAME,
+    };
+    // Similarity is the share of the larger file copied from the other, so it is at
+    // most the ratio of their sizes: pairs too unequal in size are never read.
+    let could_reach = |i: usize| {
+        let (a, b) = (removed_entries[i].record.size, y.record.size);
+        a.min(b) as f64 >= bar_for(i) * a.max(b) as f64
+    };
+    // Only removed files are wanted, and they are known: no candidate is resolved.
+    let mut found: Vec<(usize, Candidate)> = snap
+        .similar_prefixes(&scan.0, &scan.1)?
+        .into_iter()
+        .filter_map(|(p, c)| removed.get(&p).map(|&i| (i, c)))
+        .filter(|(i, _)| could_reach(*i))
+        .collect();
+    // Strongest evidence first, as identify ranks; template pages share bands with
+    // many siblings, so only the best few are diffed.
+    found.sort_by(|(ia, a), (ib, b)| {
+        let key = |c: &Candidate| (c.shared_bytes, c.bands + 3 * c.same_prefix as u32);
+        key(b).cmp(&key(a)).then(ia.cmp(ib))
+    });
     let name = String::from_utf8_lossy(y.path.file_name()).into_owned();
-    let mut best: Option<(usize, Change)> = None;
-    for (blob, _) in found {
-        let Some(&i) = removed.get(&blob.0) else {
+    let mut out = Vec::new();
+    for (i, _) in found.into_iter().take(MAX_RENAME_CANDIDATES) {
+        let old_entry = &removed_entries[i];
+        let Some(old) = read_all(snap, &BlobId(old_entry.record.hash), old_entry.record.size)?
+        else {
             continue;
         };
-        if taken[i] {
+        // Chunks in common bound what a diff can copy, give or take the bytes
+        // around each edit, so a pair well short of the bar is not diffed.
+        if alter::diff::estimated_similarity(&old, &new) < bar_for(i) - ESTIMATE_MARGIN {
             continue;
         }
-        let Some(rec) = snap.blob(&blob)? else {
-            continue;
-        };
-        let Some(old) = read_all(snap, &blob, rec.size)? else {
-            continue;
-        };
         let c = byte_change(&old, &new, &name);
-        let bar = match removed_entries[i].path.file_name() == y.path.file_name() {
-            true => RENAME_SAME_NAME,
-            false => RENAME_OTHER_NAME,
-        };
-        if c.similarity >= bar
-            && best
-                .as_ref()
-                .is_none_or(|(_, b)| c.similarity > b.similarity)
-        {
-            best = Some((i, c));
+        if c.similarity >= bar_for(i) {
+            out.push((i, c));
         }
     }
-    Ok(best)
+    out.sort_by(|(ia, a), (ib, b)| b.similarity.total_cmp(&a.similarity).then(ia.cmp(ib)));
+    Ok(out)
 }

@@ -10,9 +10,11 @@ use crate::paths::EntryPath;
 /// Store format version this build reads and writes (`FORMAT_VERSION`).
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Largest segment value, bytes (`SEGMENT_TARGET`): just under 1 MiB, because redb
-/// rounds each value's allocation up to a power-of-two number of pages.
-pub const SEGMENT_TARGET: usize = 1024 * 1024 - 1024;
+/// Largest segment value, bytes (`SEGMENT_TARGET`): just under a power of two,
+/// because redb rounds each value's allocation up to a power-of-two number of pages,
+/// and no larger than needed, because redb reads a whole value to give any part of
+/// it: a chunk read at random costs one segment read (docs/FORMAT.md).
+pub const SEGMENT_TARGET: usize = 256 * 1024 - 1024;
 
 /// Magic at the end of every segment (`SEGMENT_MAGIC`).
 pub const SEGMENT_MAGIC: &[u8; 4] = b"CSG1";

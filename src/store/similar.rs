@@ -34,6 +34,16 @@ pub const SKETCH_BAND_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new
 /// Bytes of a blob id kept in index keys (`BLOB_PREFIX_LEN`).
 pub const BLOB_PREFIX_LEN: usize = 16;
 
+/// The first [`BLOB_PREFIX_LEN`] bytes of a blob id, as index keys hold them.
+pub type BlobPrefix = [u8; BLOB_PREFIX_LEN];
+
+/// `id`'s [`BlobPrefix`].
+pub fn blob_prefix(id: &BlobId) -> BlobPrefix {
+    let mut p = [0u8; BLOB_PREFIX_LEN];
+    p.copy_from_slice(&id.0[..BLOB_PREFIX_LEN]);
+    p
+}
+
 /// What a reader computed for a new blob besides its recipe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexKeys {
@@ -109,11 +119,15 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Blob-id prefixes filed under `head` in an index table. Resolving a prefix to
+    /// its blob costs a B-tree seek, and a key boilerplate shares (a page template's
+    /// sketch band) is filed under thousands of blobs, so callers resolve only the
+    /// candidates they keep.
     fn index_hits(
         &self,
         table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
         head: &[u8],
-    ) -> Result<Vec<BlobId>> {
+    ) -> Result<Vec<BlobPrefix>> {
         let end = prefix_end(head);
         let range = match &end {
             Some(e) => table.range::<&[u8]>(head..e.as_slice())?,
@@ -122,9 +136,10 @@ impl Snapshot {
         let mut out = Vec::new();
         for row in range.take(4096) {
             let (k, _) = row?;
-            let key = k.value();
-            if key.len() == head.len() + BLOB_PREFIX_LEN {
-                out.extend(self.blobs_with_prefix(&key[head.len()..])?);
+            if let Some(p) = k.value().get(head.len()..)
+                && let Ok(p) = BlobPrefix::try_from(p)
+            {
+                out.push(p);
             }
         }
         Ok(out)
@@ -138,6 +153,26 @@ impl Snapshot {
         keys: &IndexKeys,
     ) -> Result<HashMap<BlobId, Candidate>> {
         let mut out: HashMap<BlobId, Candidate> = HashMap::new();
+        for (p, c) in self.similar_prefixes(chunks, keys)? {
+            for id in self.resolve_prefix(&p)? {
+                let e = out.entry(id).or_default();
+                e.shared_bytes += c.shared_bytes;
+                e.bands += c.bands;
+                e.same_prefix |= c.same_prefix;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`similar_blobs`](Self::similar_blobs) by blob-id prefix, unresolved: for a
+    /// caller that knows which blobs it wants ([`resolve_prefix`](Self::resolve_prefix)
+    /// gives the others).
+    pub fn similar_prefixes(
+        &self,
+        chunks: &[(ChunkId, u32)],
+        keys: &IndexKeys,
+    ) -> Result<HashMap<BlobPrefix, Candidate>> {
+        let mut out: HashMap<BlobPrefix, Candidate> = HashMap::new();
         let mut seen = std::collections::HashSet::new();
         for (c, len) in chunks {
             if !seen.insert(*c) {
@@ -145,7 +180,9 @@ impl Snapshot {
             }
             // A chunk that is a whole blob (one-chunk files) is found by its id.
             if self.blobs.get(c.as_bytes().as_slice())?.is_some() {
-                out.entry(c.as_blob()).or_default().shared_bytes += *len as u64;
+                out.entry(blob_prefix(&c.as_blob()))
+                    .or_default()
+                    .shared_bytes += *len as u64;
             }
             for b in self.index_hits(&self.chunk_refs, c.as_bytes())? {
                 out.entry(b).or_default().shared_bytes += *len as u64;
@@ -164,6 +201,11 @@ impl Snapshot {
             }
         }
         Ok(out)
+    }
+
+    /// The blobs whose ids start with `p` (one, but for a collision of 128 bits).
+    pub fn resolve_prefix(&self, p: &BlobPrefix) -> Result<Vec<BlobId>> {
+        self.blobs_with_prefix(p)
     }
 
     /// Number of rows in the similarity tables, for stats.
