@@ -140,11 +140,15 @@ pub fn extract(
                     report.dirs += 1;
                     dirs.push(e);
                 }
-                EntryKind::Symlink => links.push(e),
+                EntryKind::Symlink => {
+                    snap.check_indexed(rel.id(), &e)?;
+                    links.push(e)
+                }
                 // Members come back inside their archive; one is written on its own
                 // only when asked for by name.
                 EntryKind::Member if e.path != *s => {}
                 EntryKind::File | EntryKind::Member => {
+                    snap.check_indexed(rel.id(), &e)?;
                     batch_bytes += e.record.size;
                     batch.push(e);
                     if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {

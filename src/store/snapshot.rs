@@ -241,6 +241,27 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Checks an entry against the release's content index, which holds its path,
+    /// content hash, kind and size a second time: a record damaged on disk (a flipped
+    /// byte in a path or hash that redb does not notice on a read) disagrees with it.
+    /// Writers of files call this before writing anything under the entry's name.
+    pub fn check_indexed(&self, release: u32, e: &Entry) -> Result<()> {
+        let key = content_key(release, &e.record.hash, e.path.as_bytes());
+        let agrees = match self.by_content.get(key.as_slice())? {
+            Some(v) => decode_content_value(v.value())
+                .is_ok_and(|(kind, size)| kind == e.record.kind && size == e.record.size),
+            None => false,
+        };
+        if agrees {
+            Ok(())
+        } else {
+            Err(Error::Damaged(format!(
+                "entry {}: its record disagrees with the release's content index, so its name or content is damaged; nothing was written for it (run `custody fsck --read-data`)",
+                e.path
+            )))
+        }
+    }
+
     pub fn blob(&self, id: &BlobId) -> Result<Option<BlobRecord>> {
         match self.blobs.get(id.as_bytes().as_slice())? {
             Some(v) => Ok(Some(
