@@ -62,6 +62,9 @@ pub struct PageCheck {
     /// Every page of the committed trees, where the walk could read it.
     pub pages: Vec<PageUse>,
     pub page_size: u64,
+    /// Leaf pages of the tables passed as `data_tables` whose checksum differs: left
+    /// to the caller, which verifies those values itself (chunk by chunk).
+    pub data_leaf_mismatches: Vec<String>,
     /// The walk did not run to the end because the store kept changing under it (an
     /// ingest committing); `problems` is then empty.
     pub skipped: Option<String>,
@@ -167,6 +170,8 @@ fn parse_def(v: &[u8]) -> Option<TableDef> {
 /// How a walk reads the pages of one tree.
 struct Tree<'a> {
     file: &'a File,
+    /// Leaf checksum mismatches go to `Walk::data` instead of `problems`.
+    data: bool,
     geo: &'a Geometry,
     owner: String,
     fixed_key: Option<usize>,
@@ -177,6 +182,7 @@ struct Tree<'a> {
 #[derive(Default)]
 struct Walk {
     problems: Vec<String>,
+    data: Vec<String>,
     pages: Vec<PageUse>,
     /// Table definitions found in a table tree's leaves: (name, value bytes).
     defs: Vec<(String, Vec<u8>)>,
@@ -234,7 +240,11 @@ impl Tree<'_> {
             p.used = end as u64;
         }
         if xxh3_128_with_seed(&page[..end], 0) != root.checksum {
-            w.problems.push(bad("checksum mismatch"));
+            if self.data && kind == LEAF {
+                w.data.push(bad("checksum mismatch"));
+            } else {
+                w.problems.push(bad("checksum mismatch"));
+            }
             return;
         }
         if kind == LEAF {
@@ -326,7 +336,10 @@ impl Tree<'_> {
 }
 
 /// Reads the header and walks the primary commit's trees once.
-fn walk_once(file: &File) -> std::result::Result<(PageCheck, Vec<u8>), String> {
+fn walk_once(
+    file: &File,
+    data_tables: &[&str],
+) -> std::result::Result<(PageCheck, Vec<u8>), String> {
     let file_len = file.metadata().map_err(|e| e.to_string())?.len();
     let mut head = vec![0u8; 512];
     file.read_exact_at(&mut head, 0)
@@ -392,6 +405,7 @@ fn walk_once(file: &File) -> std::result::Result<(PageCheck, Vec<u8>), String> {
         };
         let table_tree = Tree {
             file,
+            data: false,
             geo: &geo,
             owner: name.into(),
             fixed_key: None,
@@ -416,6 +430,7 @@ fn walk_once(file: &File) -> std::result::Result<(PageCheck, Vec<u8>), String> {
             let _ = d.multimap;
             Tree {
                 file,
+                data: flag == 1 && data_tables.contains(&table.as_str()),
                 geo: &geo,
                 owner,
                 fixed_key: d.fixed_key,
@@ -425,18 +440,21 @@ fn walk_once(file: &File) -> std::result::Result<(PageCheck, Vec<u8>), String> {
         }
     }
     out.problems = w.problems;
+    out.data_leaf_mismatches = w.data;
     out.pages = w.pages;
     Ok((out, head))
 }
 
 /// Verifies every page of the store file's last commit; see the module docs. Safe
 /// while another process writes: when a commit lands during the walk, it starts
-/// again, and after a few tries it gives up and says so in `skipped`.
-pub fn check_file(path: &Path) -> Result<PageCheck> {
+/// again, and after a few tries it gives up and says so in `skipped`. Checksum
+/// mismatches of leaf pages of `data_tables` are kept apart (see
+/// [`PageCheck::data_leaf_mismatches`]).
+pub fn check_file(path: &Path, data_tables: &[&str]) -> Result<PageCheck> {
     let file = File::open(path).ctx(path, "open store")?;
     let mut last_reason = String::new();
     for _ in 0..ATTEMPTS {
-        let (check, head) = match walk_once(&file) {
+        let (check, head) = match walk_once(&file, data_tables) {
             Ok(x) => x,
             Err(e) => {
                 return Ok(PageCheck {
@@ -471,7 +489,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("s.redb");
         drop(Store::init(&p, ChunkParams::default(), 1).unwrap());
-        let c = check_file(&p).unwrap();
+        let c = check_file(&p, &[]).unwrap();
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert!(c.skipped.is_none());
         assert!(c.pages.iter().any(|p| p.owner == "meta"), "{:?}", c.pages);
@@ -483,12 +501,12 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("s.redb");
         drop(Store::init(&p, ChunkParams::default(), 1).unwrap());
-        let c = check_file(&p).unwrap();
+        let c = check_file(&p, &[]).unwrap();
         let meta = c.pages.iter().find(|p| p.owner == "meta").unwrap();
         let mut data = std::fs::read(&p).unwrap();
         data[meta.offset as usize + 20] ^= 0x10;
         std::fs::write(&p, &data).unwrap();
-        let c = check_file(&p).unwrap();
+        let c = check_file(&p, &[]).unwrap();
         assert!(
             c.problems
                 .iter()
