@@ -20,6 +20,10 @@ pub const CHUNK_AVG: u32 = 32 * 1024;
 /// Default largest chunk, bytes (`CHUNK_MAX`).
 pub const CHUNK_MAX: u32 = 128 * 1024;
 
+/// The largest chunk any store can hold: FastCDC 2020's greatest `max` (16 MiB).
+/// Readers refuse a stored chunk length above it before allocating anything.
+pub const CHUNK_MAX_LIMIT: u32 = v2020::MAXIMUM_MAX as u32;
+
 /// Bytes held in the read window; a multiple of the largest chunk so most reads cut
 /// many chunks at once.
 const WINDOW: usize = 4 * 1024 * 1024;

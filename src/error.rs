@@ -45,6 +45,15 @@ pub enum Error {
     #[error("store database error: {0}")]
     Db(#[from] redb::Error),
 
+    #[error(
+        "{path}: no space left on device while writing the store; free space on that filesystem (or move the store there and point --store at it) and run the same ingest again: it resumes where this one stopped, and committed releases are intact"
+    )]
+    StoreFull {
+        path: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error("store is damaged: {what}: {source}")]
     Corrupt {
         what: String,
@@ -96,6 +105,39 @@ impl Error {
             path: path.into(),
             op,
             source,
+        }
+    }
+
+    /// Whether the disk ran out of space somewhere down this error's chain (ENOSPC,
+    /// or EDQUOT for a full quota).
+    pub fn is_no_space(&self) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<io::Error>()
+                && matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+            {
+                return true;
+            }
+            // redb's errors do not chain their I/O errors as sources.
+            if let Some(Error::Db(redb::Error::Io(io))) = e.downcast_ref::<Error>()
+                && matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+
+    /// Names the store file in an out-of-space error from writing to it.
+    pub fn in_store(self, store: &std::path::Path) -> Self {
+        match self {
+            Error::StoreFull { .. } => self,
+            e if e.is_no_space() => Error::StoreFull {
+                path: store.to_path_buf(),
+                source: Box::new(e),
+            },
+            e => e,
         }
     }
 

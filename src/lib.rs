@@ -14,6 +14,7 @@ pub mod error;
 pub mod id;
 pub mod manifest;
 pub mod ops;
+pub mod panics;
 pub mod paths;
 #[cfg(test)]
 mod paths_props;

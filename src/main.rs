@@ -2,17 +2,31 @@
 
 mod cli;
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    match cli::run(args) {
-        Ok(code) => code.into(),
-        Err(e) => {
+    let store = cli::store_path(&args);
+    custody::panics::install_hook();
+    match catch_unwind(AssertUnwindSafe(|| cli::run(args))) {
+        Ok(Ok(code)) => code.into(),
+        Ok(Err(e)) => {
             eprintln!("custody: error: {}", cli::describe(&e));
             cli::Exit::Error.into()
         }
+        // redb panicked on a page it could not parse: the store file is damaged.
+        Err(panic) => match custody::panics::take_store_panic() {
+            Some(msg) => {
+                eprintln!(
+                    "custody: error: store {} is damaged: the database could not read it ({msg}); run `custody fsck --read-data` to see what it reaches",
+                    store.display()
+                );
+                cli::Exit::Error.into()
+            }
+            None => resume_unwind(panic),
+        },
     }
 }

@@ -55,9 +55,16 @@ fn text(r: &FsckReport) -> String {
         count(r.segments)
     );
     if r.read_data {
-        s += &format!("; read and hashed {}", bytes(r.bytes_verified));
+        s += &format!(
+            "; read and hashed {} and {} database pages",
+            bytes(r.bytes_verified),
+            count(r.pages_verified)
+        );
     }
     s += "\n";
+    if let Some(why) = &r.page_check_skipped {
+        s += &format!("database pages not checked: {why}; run fsck again when it is idle\n");
+    }
     for u in &r.unfinished_ingests {
         s += &format!("unfinished ingest {u}: not checked (rerun its ingest to finish it)\n");
     }

@@ -144,9 +144,14 @@ impl Ctx {
     }
 }
 
+/// The store a command line names (or the default).
+pub fn store_path(cli: &Cli) -> PathBuf {
+    cli.store.clone().unwrap_or_else(default_store_path)
+}
+
 pub fn run(cli: Cli) -> Result<Exit> {
     let ctx = Ctx {
-        store_path: cli.store.clone().unwrap_or_else(default_store_path),
+        store_path: store_path(&cli),
         json: cli.json,
         quiet: cli.quiet,
     };

@@ -140,11 +140,15 @@ pub fn extract(
                     report.dirs += 1;
                     dirs.push(e);
                 }
-                EntryKind::Symlink => links.push(e),
+                EntryKind::Symlink => {
+                    snap.check_indexed(rel.id(), &e)?;
+                    links.push(e)
+                }
                 // Members come back inside their archive; one is written on its own
                 // only when asked for by name.
                 EntryKind::Member if e.path != *s => {}
                 EntryKind::File | EntryKind::Member => {
+                    snap.check_indexed(rel.id(), &e)?;
                     batch_bytes += e.record.size;
                     batch.push(e);
                     if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {
@@ -256,6 +260,17 @@ fn write_file(t: &Target, path: &EntryPath, rec: &EntryRecord) -> Result<()> {
         std::process::id(),
         t.tmp_counter.fetch_add(1, Ordering::Relaxed)
     ));
+    // Removes the temporary file unless it was renamed into place, also when a
+    // panic (redb on a damaged page) unwinds through here.
+    struct Tmp<'a>(&'a std::path::Path, bool);
+    impl Drop for Tmp<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                let _ = fs::remove_file(self.0);
+            }
+        }
+    }
+    let mut guard = Tmp(&tmp, false);
     let result = (|| -> Result<()> {
         let mut f = OpenOptions::new()
             .write(true)
@@ -284,9 +299,8 @@ fn write_file(t: &Target, path: &EntryPath, rec: &EntryRecord) -> Result<()> {
         // rename replaces a symlink at `dest` itself, never what it points to.
         fs::rename(&tmp, &dest).ctx(&dest, "rename into place")
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
+    guard.1 = result.is_ok();
+    drop(guard);
     t.progress.items(1);
     result
 }

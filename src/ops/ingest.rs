@@ -269,6 +269,14 @@ pub fn ingest(
     opts: &IngestOptions,
     progress: &dyn Progress,
 ) -> Result<IngestReport> {
+    ingest_inner(store, opts, progress).map_err(|e| e.in_store(store.path()))
+}
+
+fn ingest_inner(
+    store: &Store,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestReport> {
     let started = Instant::now();
     check_release_name(&opts.release).map_err(|reason| Error::BadReleaseName {
         name: opts.release.clone(),

@@ -36,6 +36,8 @@ pub enum ChunkFault {
     OutOfSegment(u64),
     #[error("stored bytes do not decompress: {0}")]
     Decompress(String),
+    #[error("recorded length {0} is larger than any chunk (at most {max} bytes)", max = crate::chunking::CHUNK_MAX_LIMIT)]
+    TooLarge(u32),
     #[error("decompressed to {got} bytes, expected {want}")]
     Length { got: usize, want: u32 },
     #[error("content hash is {0}, not the chunk id")]
@@ -239,6 +241,27 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Checks an entry against the release's content index, which holds its path,
+    /// content hash, kind and size a second time: a record damaged on disk (a flipped
+    /// byte in a path or hash that redb does not notice on a read) disagrees with it.
+    /// Writers of files call this before writing anything under the entry's name.
+    pub fn check_indexed(&self, release: u32, e: &Entry) -> Result<()> {
+        let key = content_key(release, &e.record.hash, e.path.as_bytes());
+        let agrees = match self.by_content.get(key.as_slice())? {
+            Some(v) => decode_content_value(v.value())
+                .is_ok_and(|(kind, size)| kind == e.record.kind && size == e.record.size),
+            None => false,
+        };
+        if agrees {
+            Ok(())
+        } else {
+            Err(Error::Damaged(format!(
+                "entry {}: its record disagrees with the release's content index, so its name or content is damaged; nothing was written for it (run `custody fsck --read-data`)",
+                e.path
+            )))
+        }
+    }
+
     pub fn blob(&self, id: &BlobId) -> Result<Option<BlobRecord>> {
         match self.blobs.get(id.as_bytes().as_slice())? {
             Some(v) => Ok(Some(
@@ -344,6 +367,10 @@ pub fn decode_chunk(
     d: &SegmentDirEntry,
     stored: &[u8],
 ) -> std::result::Result<Vec<u8>, ChunkFault> {
+    // The lengths come from the store file: bound them before allocating.
+    if d.raw_len > crate::chunking::CHUNK_MAX_LIMIT {
+        return Err(ChunkFault::TooLarge(d.raw_len));
+    }
     let data = if d.flags & CHUNK_FLAG_ZSTD != 0 {
         let mut out = Vec::with_capacity(d.raw_len as usize);
         let mut dec =
@@ -365,4 +392,52 @@ pub fn decode_chunk(
         return Err(ChunkFault::Hash(got));
     }
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: ChunkId, stored: &[u8], raw_len: u32, flags: u8) -> SegmentDirEntry {
+        SegmentDirEntry {
+            id,
+            offset: 0,
+            stored_len: stored.len() as u32,
+            raw_len,
+            flags,
+        }
+    }
+
+    #[test]
+    fn a_lying_raw_length_is_refused_before_allocating() {
+        let raw = vec![7u8; 4096];
+        let id = ChunkId::of(&raw);
+        let frame = zstd::bulk::compress(&raw, 1).unwrap();
+        // The true length decodes.
+        let d = entry(id, &frame, raw.len() as u32, CHUNK_FLAG_ZSTD);
+        assert_eq!(decode_chunk(&id, &d, &frame).unwrap(), raw);
+        // A length of 4 GiB - 1 would reserve that much before decompressing.
+        for flags in [CHUNK_FLAG_ZSTD, 0] {
+            let d = entry(id, &frame, u32::MAX, flags);
+            assert_eq!(
+                decode_chunk(&id, &d, &frame),
+                Err(ChunkFault::TooLarge(u32::MAX))
+            );
+        }
+        let just_over = crate::chunking::CHUNK_MAX_LIMIT + 1;
+        let d = entry(id, &frame, just_over, CHUNK_FLAG_ZSTD);
+        assert_eq!(
+            decode_chunk(&id, &d, &frame),
+            Err(ChunkFault::TooLarge(just_over))
+        );
+        // Within the limit but still a lie: the frame decodes to fewer bytes.
+        let d = entry(id, &frame, 8192, CHUNK_FLAG_ZSTD);
+        assert!(matches!(
+            decode_chunk(&id, &d, &frame),
+            Err(ChunkFault::Length {
+                got: 4096,
+                want: 8192
+            })
+        ));
+    }
 }

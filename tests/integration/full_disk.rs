@@ -169,6 +169,12 @@ fn full_disk_gives_a_clear_error_and_keeps_releases() {
             e.to_lowercase().contains("no space left on device"),
             "attempt {attempt}: {e}"
         );
+        // The message names the file that ran out of space and what to do.
+        assert!(
+            e.contains(&store.display().to_string()),
+            "attempt {attempt}: the store path is not named: {e}"
+        );
+        assert!(e.contains("free space"), "attempt {attempt}: {e}");
         eprintln!("attempt {attempt}: {}", e.trim());
         check_intact(&format!("after attempt {attempt}"));
     }

@@ -6,6 +6,7 @@ mod cli_basics;
 mod corpus;
 mod corruption;
 mod crash;
+mod flip_sweep;
 mod full_disk;
 mod hash;
 mod hostile;
