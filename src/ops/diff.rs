@@ -154,6 +154,21 @@ pub struct DiffReport {
     pub renamed_modified: Vec<RenamedModified>,
     pub duplicated: Vec<Duplicated>,
     pub elapsed_secs: f64,
+    /// Where the time went, in order.
+    pub timings: Timings,
+}
+
+/// Seconds spent in each step of a diff.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// The merge of both releases' entries in path order.
+    pub merge_secs: f64,
+    /// Pairing renames and duplicates by content.
+    pub same_content_secs: f64,
+    /// Finding renamed-and-modified pairs (reads each added file).
+    pub similar_secs: f64,
+    /// Describing modified files.
+    pub describe_secs: f64,
 }
 
 fn is_content(e: &EntryRecord) -> bool {
@@ -239,6 +254,16 @@ pub fn diff_with(store: &Store, a: &str, b: &str, opts: DiffOptions) -> Result<D
         }
     }
 
+    let mut timings = Timings::default();
+    let mut lap = started;
+    let mut split = || {
+        let now = Instant::now();
+        let secs = now.duration_since(lap).as_secs_f64();
+        lap = now;
+        secs
+    };
+    timings.merge_secs = split();
+
     // Renames: removed and added paths with the same content, paired in path order.
     let mut removed_by_hash: HashMap<[u8; 32], Vec<usize>> = HashMap::new();
     for (i, e) in removed.iter().enumerate() {
@@ -276,6 +301,8 @@ pub fn diff_with(store: &Store, a: &str, b: &str, opts: DiffOptions) -> Result<D
         .filter(|(_, used)| !used)
         .map(|(e, _)| e)
         .collect();
+
+    timings.same_content_secs = split();
 
     // Renamed and modified: an added file similar to a removed one. Finding and
     // diffing the candidates is independent per added file, so it runs in parallel;
@@ -336,6 +363,7 @@ pub fn diff_with(store: &Store, a: &str, b: &str, opts: DiffOptions) -> Result<D
             blake3: BlobId(e.record.hash),
         })
         .collect();
+    timings.similar_secs = split();
     // Describing a modification reads and diffs both versions: the costly part of a
     // diff when many files changed, and independent per file.
     let report_modified: Vec<Modified> = modified_pairs
@@ -356,6 +384,7 @@ pub fn diff_with(store: &Store, a: &str, b: &str, opts: DiffOptions) -> Result<D
             })
         })
         .collect::<Result<_>>()?;
+    timings.describe_secs = split();
     summary.added = report_added.len() as u64;
     summary.removed = report_removed.len() as u64;
     summary.modified = report_modified.len() as u64;
@@ -377,6 +406,7 @@ pub fn diff_with(store: &Store, a: &str, b: &str, opts: DiffOptions) -> Result<D
         renamed_modified: report_rm,
         duplicated: report_dup,
         elapsed_secs: started.elapsed().as_secs_f64(),
+        timings,
     })
 }
 
