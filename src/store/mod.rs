@@ -434,6 +434,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_store_missing_a_table_says_so() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("store.redb");
+        drop(Store::init(&p, ChunkParams::default(), 1).unwrap());
+        // As a store made before the similarity tables existed.
+        let db = redb::Database::open(&p).unwrap();
+        let w = db.begin_write().unwrap();
+        w.delete_table(similar::CHUNK_REFS).unwrap();
+        w.commit().unwrap();
+        drop(db);
+        let s = Store::open(&p).unwrap();
+        let e = s.snapshot().err().expect("a missing table is an error");
+        let msg = e.to_string();
+        assert!(msg.contains("table chunk_refs is missing"), "{msg}");
+    }
+
+    #[test]
     fn prefix_end_increments() {
         assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
         assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));

@@ -72,25 +72,39 @@ pub struct Snapshot {
     pub(crate) sketch_bands: ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
+/// Opens a table every store has: one that is missing means the file was made by a
+/// development build from before that table existed, or lost its table tree.
+fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &ReadTransaction,
+    def: redb::TableDefinition<K, V>,
+) -> Result<ReadOnlyTable<K, V>> {
+    match txn.open_table(def) {
+        Err(redb::TableError::TableDoesNotExist(name)) => Err(Error::Damaged(format!(
+            "table {name} is missing (a store made by an early development build, or a damaged file); create a new store and ingest again"
+        ))),
+        other => Ok(other?),
+    }
+}
+
 impl Snapshot {
     pub(crate) fn new(txn: ReadTransaction) -> Result<Self> {
         Ok(Self {
-            releases: txn.open_table(RELEASES)?,
-            ingests: txn.open_table(INGESTS)?,
-            entries: txn.open_table(ENTRIES)?,
-            by_content: txn.open_table(BY_CONTENT)?,
-            blobs: txn.open_table(BLOBS)?,
-            chunks: txn.open_table(CHUNKS)?,
-            segments: txn.open_table(SEGMENTS)?,
-            segment_info: txn.open_table(SEGMENT_INFO)?,
-            log: txn.open_table(LOG)?,
-            signed_heads: txn.open_table(SIGNED_HEADS)?,
-            tree_nodes: txn.open_table(super::tree::TREE_NODES)?,
-            leaf_blocks: txn.open_table(super::tree::LEAF_BLOCKS)?,
-            block_starts: txn.open_table(super::tree::BLOCK_STARTS)?,
-            chunk_refs: txn.open_table(super::similar::CHUNK_REFS)?,
-            prefixes: txn.open_table(super::similar::PREFIXES)?,
-            sketch_bands: txn.open_table(super::similar::SKETCH_BAND_ROWS)?,
+            releases: open(&txn, RELEASES)?,
+            ingests: open(&txn, INGESTS)?,
+            entries: open(&txn, ENTRIES)?,
+            by_content: open(&txn, BY_CONTENT)?,
+            blobs: open(&txn, BLOBS)?,
+            chunks: open(&txn, CHUNKS)?,
+            segments: open(&txn, SEGMENTS)?,
+            segment_info: open(&txn, SEGMENT_INFO)?,
+            log: open(&txn, LOG)?,
+            signed_heads: open(&txn, SIGNED_HEADS)?,
+            tree_nodes: open(&txn, super::tree::TREE_NODES)?,
+            leaf_blocks: open(&txn, super::tree::LEAF_BLOCKS)?,
+            block_starts: open(&txn, super::tree::BLOCK_STARTS)?,
+            chunk_refs: open(&txn, super::similar::CHUNK_REFS)?,
+            prefixes: open(&txn, super::similar::PREFIXES)?,
+            sketch_bands: open(&txn, super::similar::SKETCH_BAND_ROWS)?,
             _txn: txn,
         })
     }
