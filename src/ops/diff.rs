@@ -34,6 +34,11 @@ use crate::store::{Release, Snapshot, Store};
 const MAX_DETAIL_BYTES: u64 = 64 * 1024 * 1024;
 /// Removed files diffed against one added file to find it renamed and modified.
 const MAX_RENAME_CANDIDATES: usize = 8;
+/// Postings read per index key when looking for the file an added one was made
+/// from. identify reads up to 4,096 to find one original among a template's pages;
+/// a diff asks this for every added file, and a renamed-and-modified pair that
+/// shares only bands common to hundreds of files cannot be told from its siblings.
+const RENAME_HITS_PER_KEY: usize = 256;
 /// How far below a bar the chunk estimate of a pair may be and the pair still be
 /// diffed: chunks around each edit do not match though most of their bytes do.
 const ESTIMATE_MARGIN: f64 = 0.2;
@@ -643,7 +648,7 @@ fn similar_removed(
     };
     // Only removed files are wanted, and they are known: no candidate is resolved.
     let mut found: Vec<(usize, Candidate)> = snap
-        .similar_prefixes(&scan.0, &scan.1)?
+        .similar_prefixes(&scan.0, &scan.1, RENAME_HITS_PER_KEY)?
         .into_iter()
         .filter_map(|(p, c)| removed.get(&p).map(|&i| (i, c)))
         .filter(|(i, _)| could_reach(*i))

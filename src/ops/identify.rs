@@ -257,10 +257,19 @@ pub fn scan_bytes(
     data: &[u8],
     params: crate::chunking::ChunkParams,
 ) -> (Vec<(ChunkId, u32)>, IndexKeys) {
-    match scan(&mut &data[..], params) {
-        Ok(s) => (s.chunks, s.keys),
-        Err(_) => (Vec::new(), IndexKeys::default()),
-    }
+    // Bytes already in memory are cut whole: the streaming chunker's 4 MiB window
+    // would be allocated and zeroed again for each of a diff's added files. The keys
+    // match the stream's: its first window is all of any file the sketch covers.
+    let chunks = crate::chunking::Cutter::new(params)
+        .ranges(data)
+        .into_iter()
+        .map(|r| (ChunkId::of(&data[r.clone()]), r.len() as u32))
+        .collect();
+    let keys = IndexKeys {
+        prefix: crate::sketch::prefix_key(data),
+        bands: crate::sketch::band_keys(data),
+    };
+    (chunks, keys)
 }
 
 impl Ctx<'_> {
@@ -542,4 +551,44 @@ fn file_stem(claim: &str) -> String {
         .collect();
     let h = blake3::hash(claim.as_bytes()).to_hex();
     format!("{}-{}", clean.chars().take(60).collect::<String>(), &h[..8])
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+
+    #[test]
+    fn bytes_in_memory_scan_as_a_stream_does() {
+        let params = crate::chunking::ChunkParams::default();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let data: Vec<u8> = (0..5 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        for len in [
+            0,
+            10,
+            24,
+            300,
+            40_000,
+            256 * 1024,
+            256 * 1024 + 1,
+            1 << 20,
+            5 << 20,
+        ] {
+            let d = &data[..len];
+            let s = scan(&mut &d[..], params).expect("reads from memory");
+            let (chunks, keys) = scan_bytes(d, params);
+            assert_eq!(chunks, s.chunks, "chunks of {len} bytes");
+            assert_eq!(
+                (keys.prefix, keys.bands),
+                (s.keys.prefix, s.keys.bands),
+                "keys of {len} bytes"
+            );
+        }
+    }
 }

@@ -34,6 +34,11 @@ pub const SKETCH_BAND_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new
 /// Bytes of a blob id kept in index keys (`BLOB_PREFIX_LEN`).
 pub const BLOB_PREFIX_LEN: usize = 16;
 
+/// Postings read per index key by [`Snapshot::similar_blobs`]: a key shared by more
+/// blobs than this (a template's band) is boilerplate, and reading all of it would
+/// cost more than the evidence is worth.
+pub const MAX_HITS_PER_KEY: usize = 4096;
+
 /// The first [`BLOB_PREFIX_LEN`] bytes of a blob id, as index keys hold them.
 pub type BlobPrefix = [u8; BLOB_PREFIX_LEN];
 
@@ -127,6 +132,7 @@ impl Snapshot {
         &self,
         table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
         head: &[u8],
+        limit: usize,
     ) -> Result<Vec<BlobPrefix>> {
         let end = prefix_end(head);
         let range = match &end {
@@ -134,7 +140,7 @@ impl Snapshot {
             None => table.range::<&[u8]>(head..)?,
         };
         let mut out = Vec::new();
-        for row in range.take(4096) {
+        for row in range.take(limit) {
             let (k, _) = row?;
             if let Some(p) = k.value().get(head.len()..)
                 && let Ok(p) = BlobPrefix::try_from(p)
@@ -153,7 +159,7 @@ impl Snapshot {
         keys: &IndexKeys,
     ) -> Result<HashMap<BlobId, Candidate>> {
         let mut out: HashMap<BlobId, Candidate> = HashMap::new();
-        for (p, c) in self.similar_prefixes(chunks, keys)? {
+        for (p, c) in self.similar_prefixes(chunks, keys, MAX_HITS_PER_KEY)? {
             for id in self.resolve_prefix(&p)? {
                 let e = out.entry(id).or_default();
                 e.shared_bytes += c.shared_bytes;
@@ -167,10 +173,12 @@ impl Snapshot {
     /// [`similar_blobs`](Self::similar_blobs) by blob-id prefix, unresolved: for a
     /// caller that knows which blobs it wants ([`resolve_prefix`](Self::resolve_prefix)
     /// gives the others).
+    /// At most `per_key` blobs are taken from each key's postings (in id order).
     pub fn similar_prefixes(
         &self,
         chunks: &[(ChunkId, u32)],
         keys: &IndexKeys,
+        per_key: usize,
     ) -> Result<HashMap<BlobPrefix, Candidate>> {
         let mut out: HashMap<BlobPrefix, Candidate> = HashMap::new();
         let mut seen = std::collections::HashSet::new();
@@ -184,18 +192,18 @@ impl Snapshot {
                     .or_default()
                     .shared_bytes += *len as u64;
             }
-            for b in self.index_hits(&self.chunk_refs, c.as_bytes())? {
+            for b in self.index_hits(&self.chunk_refs, c.as_bytes(), per_key)? {
                 out.entry(b).or_default().shared_bytes += *len as u64;
             }
         }
         if let Some(p) = &keys.prefix {
-            for b in self.index_hits(&self.prefixes, p)? {
+            for b in self.index_hits(&self.prefixes, p, per_key)? {
                 out.entry(b).or_default().same_prefix = true;
             }
         }
         if let Some(bands) = &keys.bands {
             for (i, key) in bands.iter().enumerate() {
-                for b in self.index_hits(&self.sketch_bands, &band_key(i, *key))? {
+                for b in self.index_hits(&self.sketch_bands, &band_key(i, *key), per_key)? {
                     out.entry(b).or_default().bands += 1;
                 }
             }
