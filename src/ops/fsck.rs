@@ -690,10 +690,35 @@ fn read_all_data(
 ) -> Result<()> {
     let total: u64 = infos.values().map(|i| i.value_len as u64).sum();
     progress.phase("read data", Some(total));
+    // A damaged branch page can make redb's iteration go round a cycle or return
+    // the same error forever: segment numbers must rise, and the walk stops after
+    // the first error or the first number that does not.
+    let mut went_back: Option<(u64, u64)> = None;
+    let mut last: Option<u64> = None;
+    let mut failed = false;
     let rows = snap
         .segments
         .iter()?
-        .map(|r| r.map(|(k, v)| (k.value(), v.value().to_vec())));
+        .map(|r| r.map(|(k, v)| (k.value(), v.value().to_vec())))
+        .take_while(|r| {
+            if failed {
+                return false;
+            }
+            match (r, last) {
+                (Ok((seg, _)), Some(prev)) if *seg <= prev => {
+                    went_back = Some((prev, *seg));
+                    false
+                }
+                (Ok((seg, _)), _) => {
+                    last = Some(*seg);
+                    true
+                }
+                (Err(_), _) => {
+                    failed = true;
+                    true
+                }
+            }
+        });
     let results: Vec<Result<(u64, SegmentCheck)>> = rows
         .par_bridge()
         .map(|row| {
@@ -702,6 +727,13 @@ fn read_all_data(
             Ok((seg, verify_segment(snap, seg, &value, infos.get(&seg))?))
         })
         .collect();
+    if let Some((prev, seg)) = went_back {
+        f.add(
+            ProblemKind::Database,
+            "table segments",
+            format!("its B-tree leads from segment {prev} back to segment {seg}: a damaged branch page; the segments after {prev} were not read"),
+        );
+    }
     let mut verified_indexed = 0u64;
     for r in results {
         let (seg, check) = r?;

@@ -492,5 +492,12 @@ fn flip_sweep_full() {
     }
     offsets.sort();
     offsets.dedup_by_key(|x| x.0);
+    // CUSTODY_FLIP_REGION=TEXT keeps the offsets of regions whose name holds TEXT,
+    // to rerun one region's flips.
+    if let Ok(only) = std::env::var("CUSTODY_FLIP_REGION") {
+        offsets.retain(|&(o, _)| {
+            region_of(o, sweep.page_size, &sweep.pages, "segments").contains(&only)
+        });
+    }
     sweep.run(&offsets, table.as_deref());
 }
