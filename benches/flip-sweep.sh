@@ -8,7 +8,8 @@
 #
 #   benches/flip-sweep.sh [PER_PAGE] [TABLE_FILE]
 #
-# Set CUSTODY_FLIP_VERBOSE=1 to print every flip's outcome. PROFILE=debug skips the
+# CUSTODY_FLIP_REGION=TEXT keeps only the regions whose name holds TEXT (e.g.
+# "segments branch"). Set CUSTODY_FLIP_VERBOSE=1 to print every flip's outcome. PROFILE=debug skips the
 # release build (slower per flip).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
