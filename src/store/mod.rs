@@ -11,6 +11,7 @@ pub mod pages;
 pub mod similar;
 pub mod snapshot;
 pub mod tree;
+pub mod walk;
 pub mod writer;
 
 use std::fs::{self, OpenOptions};

@@ -15,6 +15,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use super::format::*;
 use super::prefix_end;
 use super::snapshot::Snapshot;
+use super::walk::CheckedWalk;
 use crate::error::{Error, Result};
 use crate::manifest::leaf::Leaf;
 use crate::manifest::merkle::{self, Blake3, RootBuilder, TreeHash, split_point};
@@ -344,8 +345,8 @@ pub fn check(
     };
     let mut b = RootBuilder::<Blake3>::new();
     let mut made: Vec<(u32, u64, [u8; 32])> = Vec::new();
-    for row in range {
-        let (k, v) = row?;
+    let mut rows = CheckedWalk::new("by_content", range);
+    for (k, v) in rows.by_ref() {
         let key = k.value();
         let leaf = match leaf_from_row(key, v.value()) {
             Ok(l) => l,
@@ -380,6 +381,7 @@ pub fn check(
             }
         }
     }
+    problems.extend(rows.stopped().map(str::to_string));
     if b.len() != want_size {
         problems.push(format!(
             "{} manifest leaves, the release record says {want_size}",

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rayon::prelude::*;
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::{Key, ReadOnlyTable, ReadableTable, ReadableTableMetadata, Value};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -20,6 +20,7 @@ use crate::paths::EntryPath;
 use crate::progress::Progress;
 use crate::store::format::*;
 use crate::store::snapshot::decode_chunk;
+use crate::store::walk::CheckedWalk;
 use crate::store::{Snapshot, Store};
 
 /// Paths listed per problem; the rest are counted.
@@ -113,6 +114,15 @@ impl FsckReport {
     }
 }
 
+/// Every row of `table`, walked so that a damaged B-tree ends the walk (see
+/// [`CheckedWalk`]); [`Findings::walked`] records why it ended early.
+fn walk<'a, K: Key + 'static, V: Value + 'static>(
+    name: &'static str,
+    table: &'a ReadOnlyTable<K, V>,
+) -> Result<CheckedWalk<'a, K, V>> {
+    Ok(CheckedWalk::new(name, table.iter()?))
+}
+
 /// What the checks found, before affected paths are looked up.
 #[derive(Default)]
 struct Findings {
@@ -124,6 +134,17 @@ struct Findings {
 }
 
 impl Findings {
+    /// Records that a walk over a table did not reach its end.
+    fn walked<K: Key + 'static, V: Value + 'static>(&mut self, walk: &CheckedWalk<'_, K, V>) {
+        if let Some(why) = walk.stopped() {
+            self.add(
+                ProblemKind::Database,
+                format!("table {}", walk.table()),
+                why,
+            );
+        }
+    }
+
     fn add(&mut self, kind: ProblemKind, object: impl Into<String>, detail: impl Into<String>) {
         self.add_affecting(kind, object, detail, Vec::new());
     }
@@ -243,8 +264,8 @@ fn check_all(
     progress.phase("check records", None);
     // Releases and unfinished ingests.
     let mut committed: HashMap<u32, (String, ReleaseRecord)> = HashMap::new();
-    for row in snap.releases.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("releases", &snap.releases)?;
+    for (k, v) in rows.by_ref() {
         let name = k.value().to_string();
         match ReleaseRecord::decode(v.value()) {
             Ok(r) => {
@@ -264,10 +285,11 @@ fn check_all(
             ),
         }
     }
+    f.walked(&rows);
     report.releases = committed.len() as u64;
     let mut pending: HashSet<u32> = HashSet::new();
-    for row in snap.ingests.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("ingests", &snap.ingests)?;
+    for (k, v) in rows.by_ref() {
         let name = k.value().to_string();
         match IngestRecord::decode(v.value()) {
             Ok(r) => {
@@ -282,6 +304,7 @@ fn check_all(
             ),
         }
     }
+    f.walked(&rows);
 
     check_entries(snap, &committed, &pending, report, f)?;
     check_trees(snap, &committed, f)?;
@@ -316,8 +339,8 @@ fn check_entries(
     let mut tallies: HashMap<u32, Tally> = HashMap::new();
     let mut orphans: BTreeMap<u32, u64> = BTreeMap::new();
     let mut missing_blobs: BTreeMap<BlobId, Vec<Affected>> = BTreeMap::new();
-    for row in snap.entries.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("entries", &snap.entries)?;
+    for (k, v) in rows.by_ref() {
         let (rel, path) = match split_entry_key(k.value()) {
             Ok(x) => x,
             Err(e) => {
@@ -401,6 +424,7 @@ fn check_entries(
             },
         }
     }
+    f.walked(&rows);
     for (blob, affected) in missing_blobs {
         f.add_affecting(
             ProblemKind::MissingBlob,
@@ -507,8 +531,8 @@ fn check_content_index(
     pending: &HashSet<u32>,
     f: &mut Findings,
 ) -> Result<()> {
-    for row in snap.by_content.iter()? {
-        let (k, _) = row?;
+    let mut rows = walk("by_content", &snap.by_content)?;
+    for (k, _) in rows.by_ref() {
         let (rel, hash, path) = match split_content_key(k.value()) {
             Ok(x) => x,
             Err(e) => {
@@ -543,13 +567,14 @@ fn check_content_index(
             );
         }
     }
+    f.walked(&rows);
     Ok(())
 }
 
 fn check_segments_info(snap: &Snapshot, f: &mut Findings) -> Result<HashMap<u64, SegmentInfo>> {
     let mut infos = HashMap::new();
-    for row in snap.segment_info.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("segment_info", &snap.segment_info)?;
+    for (k, v) in rows.by_ref() {
         match SegmentInfo::decode(v.value()) {
             Ok(i) => {
                 infos.insert(k.value(), i);
@@ -561,6 +586,7 @@ fn check_segments_info(snap: &Snapshot, f: &mut Findings) -> Result<HashMap<u64,
             ),
         }
     }
+    f.walked(&rows);
     let segments = snap.segments.len()?;
     if segments != infos.len() as u64 {
         f.add(
@@ -579,8 +605,8 @@ fn check_chunks(
     f: &mut Findings,
 ) -> Result<()> {
     let mut per_segment: HashMap<u64, u32> = HashMap::new();
-    for row in snap.chunks.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("chunks", &snap.chunks)?;
+    for (k, v) in rows.by_ref() {
         report.chunks += 1;
         let Some(id) = ChunkId::from_slice(k.value()) else {
             f.add(ProblemKind::BadRecord, "chunk index key", "not 32 bytes");
@@ -620,6 +646,12 @@ fn check_chunks(
         }
     }
     report.segments = infos.len() as u64;
+    if rows.stopped().is_some() {
+        // The per-segment counts below would only repeat that the index was not
+        // read to the end.
+        f.walked(&rows);
+        return Ok(());
+    }
     for (seg, info) in infos {
         let n = per_segment.get(seg).copied().unwrap_or(0);
         if n != info.chunk_count - info.dead {
@@ -637,8 +669,8 @@ fn check_chunks(
 }
 
 fn check_blobs(snap: &Snapshot, report: &mut FsckReport, f: &mut Findings) -> Result<()> {
-    for row in snap.blobs.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("blobs", &snap.blobs)?;
+    for (k, v) in rows.by_ref() {
         report.blobs += 1;
         let Some(id) = BlobId::from_slice(k.value()) else {
             f.add(ProblemKind::BadRecord, "blob key", "not 32 bytes");
@@ -678,6 +710,7 @@ fn check_blobs(snap: &Snapshot, report: &mut FsckReport, f: &mut Findings) -> Re
             );
         }
     }
+    f.walked(&rows);
     Ok(())
 }
 
@@ -690,50 +723,19 @@ fn read_all_data(
 ) -> Result<()> {
     let total: u64 = infos.values().map(|i| i.value_len as u64).sum();
     progress.phase("read data", Some(total));
-    // A damaged branch page can make redb's iteration go round a cycle or return
-    // the same error forever: segment numbers must rise, and the walk stops after
-    // the first error or the first number that does not.
-    let mut went_back: Option<(u64, u64)> = None;
-    let mut last: Option<u64> = None;
-    let mut failed = false;
-    let rows = snap
-        .segments
-        .iter()?
-        .map(|r| r.map(|(k, v)| (k.value(), v.value().to_vec())))
-        .take_while(|r| {
-            if failed {
-                return false;
-            }
-            match (r, last) {
-                (Ok((seg, _)), Some(prev)) if *seg <= prev => {
-                    went_back = Some((prev, *seg));
-                    false
-                }
-                (Ok((seg, _)), _) => {
-                    last = Some(*seg);
-                    true
-                }
-                (Err(_), _) => {
-                    failed = true;
-                    true
-                }
-            }
-        });
-    let results: Vec<Result<(u64, SegmentCheck)>> = rows
+    // The walk stops at a damaged branch page (see `CheckedWalk`); the
+    // segments after it are reported as not read rather than read again.
+    let mut segments = walk("segments", &snap.segments)?;
+    let results: Vec<Result<(u64, SegmentCheck)>> = segments
+        .by_ref()
+        .map(|(k, v)| (k.value(), v.value().to_vec()))
         .par_bridge()
-        .map(|row| {
-            let (seg, value) = row?;
+        .map(|(seg, value)| {
             progress.bytes(value.len() as u64);
             Ok((seg, verify_segment(snap, seg, &value, infos.get(&seg))?))
         })
         .collect();
-    if let Some((prev, seg)) = went_back {
-        f.add(
-            ProblemKind::Database,
-            "table segments",
-            format!("its B-tree leads from segment {prev} back to segment {seg}: a damaged branch page; the segments after {prev} were not read"),
-        );
-    }
+    f.walked(&segments);
     let mut verified_indexed = 0u64;
     for r in results {
         let (seg, check) = r?;
@@ -749,8 +751,8 @@ fn read_all_data(
     // A chunk the index places where no segment directory has it was not verified
     // above: read those one by one.
     if verified_indexed < report.chunks {
-        for row in snap.chunks.iter()? {
-            let (k, _) = row?;
+        let mut rows = walk("chunks", &snap.chunks)?;
+        for (k, _) in rows.by_ref() {
             if let Some(id) = ChunkId::from_slice(k.value())
                 && !f.bad_chunks.contains_key(&id)
                 && let Err(fault) = snap.read_chunk(&id)?
@@ -759,12 +761,13 @@ fn read_all_data(
                     .insert(id, (ProblemKind::DamagedChunk, fault.to_string()));
             }
         }
+        f.walked(&rows);
     }
     // Blobs of several chunks: the whole content must hash to the blob id.
     progress.phase("read blobs", None);
     let mut multi = Vec::new();
-    for row in snap.blobs.iter()? {
-        let (k, v) = row?;
+    let mut rows = walk("blobs", &snap.blobs)?;
+    for (k, v) in rows.by_ref() {
         if let Some(id) = BlobId::from_slice(k.value())
             && let Ok(rec) = BlobRecord::decode(&id, v.value())
             && rec.chunks.len() > 1
@@ -773,6 +776,7 @@ fn read_all_data(
             multi.push(id);
         }
     }
+    f.walked(&rows);
     let bad: Vec<(BlobId, String)> = multi
         .par_iter()
         .filter_map(|id| {
@@ -813,8 +817,8 @@ fn verify_segment(
         Err(e) => {
             problems.push(format!("unreadable directory: {e}"));
             // Every chunk the index places here is lost.
-            for row in snap.chunks.iter()? {
-                let (k, v) = row?;
+            let mut rows = walk("chunks", &snap.chunks)?;
+            for (k, v) in rows.by_ref() {
                 if let (Some(id), Ok(l)) =
                     (ChunkId::from_slice(k.value()), ChunkLoc::decode(v.value()))
                     && l.segment == seg
@@ -826,6 +830,7 @@ fn verify_segment(
                     ));
                 }
             }
+            problems.extend(rows.stopped().map(str::to_string));
             return Ok(SegmentCheck {
                 bad,
                 problems,
@@ -885,8 +890,9 @@ fn attribute(snap: &Snapshot, f: &Findings) -> Result<AffectedMaps> {
     // Blobs reached by each bad chunk.
     let mut chunk_blobs: BTreeMap<ChunkId, Vec<BlobId>> = BTreeMap::new();
     if !f.bad_chunks.is_empty() {
-        for row in snap.blobs.iter()? {
-            let (k, v) = row?;
+        // A walk that stops early was reported by `check_blobs`; the paths named
+        // here are then the ones it reached.
+        for (k, v) in walk("blobs", &snap.blobs)? {
             if let Some(id) = BlobId::from_slice(k.value())
                 && let Ok(rec) = BlobRecord::decode(&id, v.value())
             {
@@ -909,8 +915,7 @@ fn attribute(snap: &Snapshot, f: &Findings) -> Result<AffectedMaps> {
                     .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
                 None => snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
             };
-            for row in range {
-                let (k, _) = row?;
+            for (k, _) in CheckedWalk::new("by_content", range) {
                 if let Ok((_, _, path)) = split_content_key(k.value()) {
                     out.push(Affected {
                         release: name.clone(),
