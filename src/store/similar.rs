@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use redb::TableDefinition;
+use redb::{ReadableTable, TableDefinition};
 
 use super::format::BlobRecord;
 use super::prefix_end;
@@ -211,6 +211,49 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// The similarity index joined with itself, restricted to two sets of blobs:
+    /// for each blob of `claims`, the blobs of `originals` that
+    /// [`similar_prefixes`](Self::similar_prefixes) would give as candidates for it,
+    /// with the same evidence, taking at most `per_key` postings of each key as
+    /// originals. One ordered pass over each index table; no content is read or
+    /// sketched, so a claim that shares no key with any original costs nothing.
+    /// Keys are the blobs' [`BlobPrefix`]es.
+    pub fn similar_pairs(
+        &self,
+        claims: &[BlobId],
+        originals: &[BlobId],
+        per_key: usize,
+    ) -> Result<HashMap<BlobPrefix, HashMap<BlobPrefix, Candidate>>> {
+        let claims: HashMap<BlobPrefix, BlobId> =
+            claims.iter().map(|id| (blob_prefix(id), *id)).collect();
+        let originals: HashMap<BlobPrefix, BlobId> =
+            originals.iter().map(|id| (blob_prefix(id), *id)).collect();
+        let sides = JoinSides {
+            claims: &claims,
+            originals: &originals,
+            per_key,
+        };
+        let ((chunks, prefixes), bands) = rayon::join(
+            || {
+                rayon::join(
+                    || sides.join(&self.chunk_refs, 32, Evidence::Chunk(self)),
+                    || sides.join(&self.prefixes, 16, Evidence::Prefix),
+                )
+            },
+            || sides.join(&self.sketch_bands, 9, Evidence::Band),
+        );
+        let mut out: HashMap<BlobPrefix, HashMap<BlobPrefix, Candidate>> = HashMap::new();
+        for part in [chunks?, prefixes?, bands?] {
+            for ((c, o), e) in part {
+                let into = out.entry(c).or_default().entry(o).or_default();
+                into.shared_bytes += e.shared_bytes;
+                into.bands += e.bands;
+                into.same_prefix |= e.same_prefix;
+            }
+        }
+        Ok(out)
+    }
+
     /// The blobs whose ids start with `p` (one, but for a collision of 128 bits).
     pub fn resolve_prefix(&self, p: &BlobPrefix) -> Result<Vec<BlobId>> {
         self.blobs_with_prefix(p)
@@ -220,5 +263,116 @@ impl Snapshot {
     pub fn similar_rows(&self) -> Result<u64> {
         use redb::ReadableTableMetadata;
         Ok(self.chunk_refs.len()? + self.prefixes.len()? + self.sketch_bands.len()?)
+    }
+}
+
+/// What a shared key of one index table says about a pair.
+#[derive(Clone, Copy)]
+enum Evidence<'s> {
+    /// `chunk_refs`: the chunk's bytes are shared (its length is looked up).
+    Chunk(&'s Snapshot),
+    Prefix,
+    Band,
+}
+
+/// The two blob sets of [`Snapshot::similar_pairs`].
+struct JoinSides<'a> {
+    claims: &'a HashMap<BlobPrefix, BlobId>,
+    originals: &'a HashMap<BlobPrefix, BlobId>,
+    per_key: usize,
+}
+
+type PairEvidence = HashMap<(BlobPrefix, BlobPrefix), Candidate>;
+
+impl JoinSides<'_> {
+    /// One pass over `table`, whose keys are a `head_len`-byte index key and a
+    /// blob prefix: every key's postings are split into the claims and the
+    /// originals among them, and each (claim, original) pair gets the evidence.
+    fn join(
+        &self,
+        table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+        head_len: usize,
+        evidence: Evidence,
+    ) -> Result<PairEvidence> {
+        let mut out = PairEvidence::new();
+        let mut head: Vec<u8> = Vec::new();
+        let mut postings = 0usize;
+        let (mut claims, mut originals): (Vec<BlobPrefix>, Vec<BlobPrefix>) = (vec![], vec![]);
+        for row in table.iter()? {
+            let (k, _) = row?;
+            let key = k.value();
+            let (Some(h), Some(p)) = (key.get(..head_len), key.get(head_len..)) else {
+                continue;
+            };
+            let Ok(p) = BlobPrefix::try_from(p) else {
+                continue;
+            };
+            if h != head.as_slice() {
+                self.pair_up(&head, &claims, &originals, evidence, &mut out)?;
+                head.clear();
+                head.extend_from_slice(h);
+                postings = 0;
+                claims.clear();
+                originals.clear();
+                // A blob of one chunk has that chunk's id: it holds the chunk
+                // without a `chunk_refs` row (`similar_prefixes` checks `blobs`).
+                if let Evidence::Chunk(_) = evidence {
+                    let whole =
+                        blob_prefix(&BlobId(h.try_into().unwrap_or([0; crate::id::HASH_LEN])));
+                    if self.claims.get(&whole).is_some_and(|id| id.0 == h) {
+                        claims.push(whole);
+                    }
+                    if self.originals.get(&whole).is_some_and(|id| id.0 == h) {
+                        originals.push(whole);
+                    }
+                }
+            }
+            // A claim holds the key whatever its place among the postings; an
+            // original counts only among the first `per_key`, as a lookup reads.
+            if self.claims.contains_key(&p) {
+                claims.push(p);
+            }
+            if postings < self.per_key && self.originals.contains_key(&p) {
+                originals.push(p);
+            }
+            postings += 1;
+        }
+        self.pair_up(&head, &claims, &originals, evidence, &mut out)?;
+        Ok(out)
+    }
+
+    fn pair_up(
+        &self,
+        head: &[u8],
+        claims: &[BlobPrefix],
+        originals: &[BlobPrefix],
+        evidence: Evidence,
+        out: &mut PairEvidence,
+    ) -> Result<()> {
+        if claims.is_empty() || originals.is_empty() {
+            return Ok(());
+        }
+        let shared = match evidence {
+            Evidence::Chunk(snap) => snap
+                .chunks
+                .get(head)?
+                .and_then(|l| super::format::ChunkLoc::decode(l.value()).ok())
+                .map_or(0, |l| l.raw_len as u64),
+            _ => 0,
+        };
+        for c in claims {
+            for o in originals {
+                if c == o {
+                    continue;
+                }
+                let e = out.entry((*c, *o)).or_default();
+                match evidence {
+                    Evidence::Chunk(_) => e.shared_bytes += shared,
+                    Evidence::Prefix => e.same_prefix = true,
+                    Evidence::Band => e.bands += 1,
+                }
+            }
+        }
+        Ok(())
     }
 }
