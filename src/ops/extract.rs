@@ -327,8 +327,9 @@ mod tests {
     use crate::chunking::ChunkParams;
     use crate::ops::ingest::{IngestOptions, ingest};
     use crate::progress::Silent;
-    use crate::store::format::DIR_HASH;
-    use crate::store::writer::Tables;
+    use crate::store::format::{
+        BY_CONTENT, DIR_HASH, ENTRIES, content_key, content_value, entry_key,
+    };
 
     /// A store with release "r" holding `f.txt`, plus extra raw entries written
     /// straight into the tables, as a tampered or hostile store would hold them.
@@ -348,9 +349,20 @@ mod tests {
         let rep = ingest(&store, &opts, &Silent).unwrap();
         let txn = store.begin_write().unwrap();
         {
-            let mut tables = Tables::open(&txn).unwrap();
+            let mut rows = txn.open_table(ENTRIES).unwrap();
+            let mut content = txn.open_table(BY_CONTENT).unwrap();
             for (path, rec) in entries {
-                tables.put_entry(rep.release_id, path, rec).unwrap();
+                rows.insert(
+                    entry_key(rep.release_id, path).as_slice(),
+                    rec.encode().as_slice(),
+                )
+                .unwrap();
+                content
+                    .insert(
+                        content_key(rep.release_id, &rec.hash, path).as_slice(),
+                        &content_value(rec.kind, rec.size)[..],
+                    )
+                    .unwrap();
             }
         }
         txn.commit().unwrap();

@@ -27,7 +27,7 @@ use crate::paths::{EntryPath, escape_bytes};
 use crate::progress::Progress;
 use crate::store::format::*;
 use crate::store::writer::{PutEntry, SegmentPacker, Tables};
-use crate::store::{Snapshot, Store, delete_prefix, now_ns, release_in_txn};
+use crate::store::{Snapshot, Store, delete_prefix, move_staged, now_ns, release_in_txn};
 use crate::walk::{IssueKind, NodeKind, NodeStat, WalkIssue, WalkItem, Walked, Walker};
 
 /// Commit after this many stored bytes...
@@ -1111,13 +1111,24 @@ fn finish_release(
     mut counts: ReleaseCounts,
     sh: &Shared,
 ) -> Result<([u8; 32], f64)> {
-    if !rec.stale_ids.is_empty() {
+    {
         let mut entries = txn.open_table(ENTRIES)?;
         let mut by_content = txn.open_table(BY_CONTENT)?;
+        let mut staged_entries = txn.open_table(STAGED_ENTRIES)?;
+        let mut staged_content = txn.open_table(STAGED_CONTENT)?;
+        // Killed runs' rows: staged, or (stores from before staging) in place.
         for id in &rec.stale_ids {
-            delete_prefix(&mut entries, &id.to_le_bytes())?;
-            delete_prefix(&mut by_content, &id.to_le_bytes())?;
+            for t in [
+                &mut entries,
+                &mut by_content,
+                &mut staged_entries,
+                &mut staged_content,
+            ] {
+                delete_prefix(t, &id.to_le_bytes())?;
+            }
         }
+        move_staged(&mut staged_entries, &mut entries, rec.id)?;
+        move_staged(&mut staged_content, &mut by_content, rec.id)?;
     }
     counts.new_chunks = rec.new_chunks;
     counts.new_raw_bytes = rec.new_raw_bytes;

@@ -101,7 +101,7 @@ fn usage(name: &'static str, t: &impl ReadableTableMetadata) -> Result<TableUsag
 }
 
 fn table_usage(snap: &Snapshot) -> Result<Vec<TableUsage>> {
-    Ok(vec![
+    let mut v = vec![
         usage("releases", &snap.releases)?,
         usage("ingests", &snap.ingests)?,
         usage("entries", &snap.entries)?,
@@ -117,7 +117,12 @@ fn table_usage(snap: &Snapshot) -> Result<Vec<TableUsage>> {
         usage("chunk_refs", &snap.chunk_refs)?,
         usage("prefixes", &snap.prefixes)?,
         usage("sketch_bands", &snap.sketch_bands)?,
-    ])
+    ];
+    if let Some([e, c]) = &snap.staged {
+        v.push(usage("staged_entries", e)?);
+        v.push(usage("staged_content", c)?);
+    }
+    Ok(v)
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -39,6 +39,13 @@ pub const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries
 pub const BY_CONTENT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("by_content");
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub const SIGNED_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("signed_heads");
+/// An ingest's entries and content-index rows until its release commits, in the
+/// formats of `entries` and `by_content`. The final commit moves them over in key
+/// order, which lets redb pack those tables' pages full; rows written in arrival
+/// order leave pages about half full. Rows of a killed ingest stay here until an
+/// ingest of the same name removes them.
+pub const STAGED_ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("staged_entries");
+pub const STAGED_CONTENT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("staged_content");
 /// Chunks `fsck --read-data` found damaged, awaiting a fresh copy from an ingest.
 /// Key chunk id, value i64 ns when found.
 pub const DAMAGED_CHUNKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("damaged_chunks");

@@ -184,6 +184,8 @@ impl Store {
             txn.open_table(INGESTS)?;
             txn.open_table(ENTRIES)?;
             txn.open_table(BY_CONTENT)?;
+            txn.open_table(STAGED_ENTRIES)?;
+            txn.open_table(STAGED_CONTENT)?;
             txn.open_table(LOG)?;
             txn.open_table(SIGNED_HEADS)?;
             txn.open_table(DAMAGED_CHUNKS)?;
@@ -414,6 +416,37 @@ pub(crate) fn delete_prefix(table: &mut redb::Table<&[u8], &[u8]>, prefix: &[u8]
         None => table.retain_in::<&[u8], _>(prefix.., |_, _| false)?,
     }
     Ok(())
+}
+
+/// Moves release `release`'s rows from staging table `from` into `to` (see
+/// [`STAGED_ENTRIES`]): one ascending run through a cursor, which redb packs into
+/// full pages, then the staged rows are deleted. `to` must hold none of the
+/// release's rows.
+pub(crate) fn move_staged(
+    from: &mut redb::Table<&[u8], &[u8]>,
+    to: &mut redb::Table<&[u8], &[u8]>,
+    release: u32,
+) -> Result<u64> {
+    let prefix = release.to_le_bytes();
+    let end = prefix_end(&prefix);
+    let mut moved = 0u64;
+    {
+        let rows = match &end {
+            Some(e) => from.range::<&[u8]>(&prefix[..]..e.as_slice())?,
+            None => from.range::<&[u8]>(&prefix[..]..)?,
+        };
+        let mut cursor = to.lower_bound_mut(std::ops::Bound::Included(&prefix[..]))?;
+        for row in rows {
+            let (k, v) = row?;
+            cursor
+                .insert_before(k.value(), v.value())
+                .map_err(redb::Error::from)?;
+            moved += 1;
+        }
+        cursor.close()?;
+    }
+    delete_prefix(from, &prefix)?;
+    Ok(moved)
 }
 
 /// Reads a release record by name inside a write transaction.

@@ -70,6 +70,9 @@ pub struct Snapshot {
     pub(crate) chunk_refs: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) prefixes: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) sketch_bands: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    /// Unfinished ingests' rows; absent in a store no build with staging has
+    /// written to yet.
+    pub(crate) staged: Option<[ReadOnlyTable<&'static [u8], &'static [u8]>; 2]>,
 }
 
 /// Opens a table every store has: one that is missing means the file was made by a
@@ -105,6 +108,15 @@ impl Snapshot {
             chunk_refs: open(&txn, super::similar::CHUNK_REFS)?,
             prefixes: open(&txn, super::similar::PREFIXES)?,
             sketch_bands: open(&txn, super::similar::SKETCH_BAND_ROWS)?,
+            staged: match (
+                txn.open_table(STAGED_ENTRIES),
+                txn.open_table(STAGED_CONTENT),
+            ) {
+                (Ok(e), Ok(c)) => Some([e, c]),
+                (Err(redb::TableError::TableDoesNotExist(_)), _)
+                | (_, Err(redb::TableError::TableDoesNotExist(_))) => None,
+                (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+            },
             _txn: txn,
         })
     }

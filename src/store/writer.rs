@@ -12,8 +12,9 @@ use crate::id::{BlobId, ChunkId};
 pub(crate) struct Tables<'t> {
     pub chunks: Table<'t, &'static [u8], &'static [u8]>,
     pub blobs: Table<'t, &'static [u8], &'static [u8]>,
-    pub entries: Table<'t, &'static [u8], &'static [u8]>,
-    pub by_content: Table<'t, &'static [u8], &'static [u8]>,
+    /// This ingest's entries and content rows (see [`STAGED_ENTRIES`]).
+    pub staged_entries: Table<'t, &'static [u8], &'static [u8]>,
+    pub staged_content: Table<'t, &'static [u8], &'static [u8]>,
     pub segments: Table<'t, u64, &'static [u8]>,
     pub segment_info: Table<'t, u64, &'static [u8]>,
     pub chunk_refs: Table<'t, &'static [u8], &'static [u8]>,
@@ -27,8 +28,8 @@ impl<'t> Tables<'t> {
         Ok(Self {
             chunks: txn.open_table(CHUNKS)?,
             blobs: txn.open_table(BLOBS)?,
-            entries: txn.open_table(ENTRIES)?,
-            by_content: txn.open_table(BY_CONTENT)?,
+            staged_entries: txn.open_table(STAGED_ENTRIES)?,
+            staged_content: txn.open_table(STAGED_CONTENT)?,
             segments: txn.open_table(SEGMENTS)?,
             segment_info: txn.open_table(SEGMENT_INFO)?,
             chunk_refs: txn.open_table(super::similar::CHUNK_REFS)?,
@@ -67,23 +68,23 @@ impl<'t> Tables<'t> {
         if path
             .windows(crate::paths::ARCHIVE_SEPARATOR.len())
             .any(|w| w == crate::paths::ARCHIVE_SEPARATOR)
-            && let Some(old) = self.entries.get(key.as_slice())?
+            && let Some(old) = self.staged_entries.get(key.as_slice())?
         {
             let old = EntryRecord::decode(old.value())
                 .map_err(|e| crate::Error::corrupt(format!("entry {}", path_of(path)), e))?;
             match (old.kind == EntryKind::Member, rec.kind == EntryKind::Member) {
                 (false, true) => return Ok(PutEntry::Shadowed),
                 (true, false) => {
-                    self.by_content
+                    self.staged_content
                         .remove(content_key(release, &old.hash, path).as_slice())?;
                     outcome = PutEntry::Replaced(old);
                 }
                 _ => {}
             }
         }
-        self.entries
+        self.staged_entries
             .insert(key.as_slice(), rec.encode().as_slice())?;
-        self.by_content.insert(
+        self.staged_content.insert(
             content_key(release, &rec.hash, path).as_slice(),
             &content_value(rec.kind, rec.size)[..],
         )?;

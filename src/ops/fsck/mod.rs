@@ -307,6 +307,7 @@ fn check_all(
     f.walked(&rows);
 
     check_entries(snap, &committed, &pending, report, f)?;
+    check_staged(snap, &pending, f)?;
     check_trees(snap, &committed, f)?;
     check_content_index(snap, &committed, &pending, f)?;
     let infos = check_segments_info(snap, f)?;
@@ -520,6 +521,42 @@ fn check_trees(
             "release log",
             format!("{log_len} heads for {} releases", committed.len()),
         );
+    }
+    Ok(())
+}
+
+/// Staged rows belong to unfinished ingests; any other release's are left over.
+fn check_staged(snap: &Snapshot, pending: &HashSet<u32>, f: &mut Findings) -> Result<()> {
+    let Some(tables) = &snap.staged else {
+        return Ok(());
+    };
+    for (name, table) in ["staged_entries", "staged_content"].into_iter().zip(tables) {
+        let mut orphans: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut rows = walk(name, table)?;
+        for (k, _) in rows.by_ref() {
+            let rel = k.value().get(..4).map(|b| {
+                let mut id = [0u8; 4];
+                id.copy_from_slice(b);
+                u32::from_le_bytes(id)
+            });
+            match rel {
+                Some(rel) if pending.contains(&rel) => {}
+                Some(rel) => *orphans.entry(rel).or_default() += 1,
+                None => f.add(
+                    ProblemKind::BadRecord,
+                    format!("{name} key"),
+                    "shorter than a release id",
+                ),
+            }
+        }
+        f.walked(&rows);
+        for (id, n) in orphans {
+            f.add(
+                ProblemKind::Orphan,
+                format!("release id {id}"),
+                format!("{n} rows in {name} of an ingest that is not in progress"),
+            );
+        }
     }
     Ok(())
 }
