@@ -10,7 +10,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let store = cli::store_path(&args);
-    custody::panics::install_hook();
+    custody::panics::install_hook(store.clone());
     match catch_unwind(AssertUnwindSafe(|| cli::run(args))) {
         Ok(Ok(code)) => code.into(),
         Ok(Err(e)) => {
@@ -20,10 +20,7 @@ fn main() -> ExitCode {
         // redb panicked on a page it could not parse: the store file is damaged.
         Err(panic) => match custody::panics::take_store_panic() {
             Some(msg) => {
-                eprintln!(
-                    "custody: error: store {} is damaged: the database could not read it ({msg}); run `custody fsck --read-data` to see what it reaches",
-                    store.display()
-                );
+                eprintln!("{}", custody::panics::damaged_store_message(&store, &msg));
                 cli::Exit::Error.into()
             }
             None => resume_unwind(panic),

@@ -6,7 +6,11 @@
 //! binary installs [`install_hook`]: a panic whose location is in redb's source is
 //! kept quiet and remembered, and [`take_store_panic`] gives its message to whoever
 //! catches it (`fsck` reports it as `database` damage, the binary as an error naming
-//! the store). Any other panic is a bug in custody and is printed as usual.
+//! the store). Any other panic is a bug in custody and is printed as usual, except
+//! one raised while a redb panic is still pending: unwinding from the first can run
+//! a redb destructor over the same damaged state, and a panic there makes Rust abort
+//! the process. That is still the store's damage, so the hook reports it as such and
+//! exits with the error code before the abort.
 
 use std::panic::PanicHookInfo;
 use std::sync::Mutex;
@@ -35,9 +39,20 @@ fn message(info: &PanicHookInfo<'_>) -> String {
     }
 }
 
-/// Installs the hook described in the module docs; the previous hook handles every
-/// panic that is not redb's.
-pub fn install_hook() {
+/// The one-line error for a store that redb could not read.
+pub fn damaged_store_message(store: &std::path::Path, msg: &str) -> String {
+    format!(
+        "custody: error: store {} is damaged: the database could not read it ({msg}); run `custody fsck --read-data` to see what it reaches",
+        store.display()
+    )
+}
+
+/// Exit code of a process stopped by store damage (the CLI's error code).
+pub const DAMAGED_EXIT: i32 = 2;
+
+/// Installs the hook described in the module docs for the store at `store`; the
+/// previous hook handles every panic that is not redb's.
+pub fn install_hook(store: std::path::PathBuf) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if info.location().is_some_and(|l| in_redb(l.file())) {
@@ -45,6 +60,11 @@ pub fn install_hook() {
                 *last = Some(message(info));
             }
             return;
+        }
+        let pending = LAST.lock().ok().and_then(|l| l.clone());
+        if let Some(msg) = pending {
+            eprintln!("{}", damaged_store_message(&store, &msg));
+            std::process::exit(DAMAGED_EXIT);
         }
         previous(info)
     }));
