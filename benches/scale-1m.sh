@@ -33,17 +33,24 @@ if [ ! -d "$r1" ] && [ "$free" -lt "$need" ]; then
 fi
 
 rows=()
-# timed LABEL CMD...: runs CMD with stdout to $work/out, records wall s and peak RSS.
+step=0
+mkdir -p "$work/times"
+# timed LABEL CMD...: runs CMD with stdout to $work/out, records wall s, CPU s (user +
+# system) and peak RSS; each step's full /usr/bin/time -v report stays in $work/times.
 timed() {
   local label=$1 rc=0
   shift
-  /usr/bin/time -v -o "$work/time" "$@" >"$work/out" 2>"$work/err" || rc=$?
-  local wall rss
+  step=$((step + 1))
+  local t
+  t="$work/times/$(printf '%02d' "$step")-$(echo "$label" | tr -c 'a-zA-Z0-9\n' '-' | cut -c1-40)"
+  /usr/bin/time -v -o "$t" "$@" >"$work/out" 2>"$work/err" || rc=$?
+  local wall rss cpu
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
-    n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$work/time")
-  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$work/time")
-  rows+=("| $label | $wall | $rss | $rc |")
-  echo "  $label: $wall s, $rss MB peak RSS, exit $rc" >&2
+    n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$t")
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {printf "%.1f", s}' "$t")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$t")
+  rows+=("| $label | $wall | $cpu | $rss | $rc |")
+  echo "  $label: $wall s, $cpu s CPU, $rss MB peak RSS, exit $rc" >&2
   if [ "$rc" -gt 1 ]; then sed 's/^/    /' "$work/err" | head -5 >&2; fi
 }
 
@@ -95,17 +102,18 @@ timed "ls r2 $agency/pages" "$custody" -q ls r2 "$agency/pages"
 echo "    $(wc -l <"$work/out") entries" >&2
 timed "diff r1 r2" "$custody" -q --json diff r1 r2
 cp "$work/out" "$work/diff.json"
+timed "diff r1 r2 --summary" "$custody" -q diff r1 r2 --summary
 timed "fsck" "$custody" -q fsck
 timed "fsck --read-data" "$custody" -q fsck --read-data
 timed "releases (store open)" "$custody" -q releases
-timed "stats" "$custody" -q stats
+timed "stats" "$custody" -q stats --tables
 cp "$work/out" "$work/stats.txt"
 
 echo
 echo "## custody at $n files ($(date -u +%F))"
 echo
-echo "| step | wall s | peak RSS MB | exit (identify: 0 exact, 1 altered) |"
-echo "|---|---|---|---|"
+echo "| step | wall s | CPU s | peak RSS MB | exit (identify: 0 exact, 1 altered) |"
+echo "|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo
 python3 - "$work" <<'PY'
