@@ -376,3 +376,128 @@ impl JoinSides<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::chunking::ChunkParams;
+    use crate::ops::demo::pseudo_random;
+    use crate::ops::ingest::{IngestOptions, ingest};
+    use crate::progress::Silent;
+    use crate::store::Store;
+
+    fn text(label: &str, n: usize) -> Vec<u8> {
+        let words = [
+            "report", "officer", "county", "bulletin", "suspect", "vehicle", "date",
+        ];
+        let r = pseudo_random(label, n);
+        let mut out = Vec::new();
+        for b in r {
+            out.extend_from_slice(words[b as usize % words.len()].as_bytes());
+            out.push(if b % 11 == 0 { b'\n' } else { b' ' });
+            if out.len() >= n {
+                break;
+            }
+        }
+        out
+    }
+
+    fn put(dir: &std::path::Path, name: &str, data: &[u8]) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+
+    /// Blob ids of a release's files.
+    fn blobs_of(snap: &Snapshot, release: &str) -> HashSet<BlobId> {
+        let r = snap.release(release).unwrap();
+        snap.entries_with_prefix(r.id(), b"")
+            .unwrap()
+            .filter_map(|e| e.unwrap().record.blob())
+            .collect()
+    }
+
+    /// The join gives each claim exactly what a lookup of that claim gives, among the
+    /// originals: on small files sharing sketch bands and prefixes (template pages
+    /// and edited copies), large files sharing chunks, and a file that is one chunk
+    /// of a large one.
+    #[test]
+    fn the_join_agrees_with_a_lookup_per_claim() {
+        let t = tempfile::tempdir().unwrap();
+        let (r1, r2) = (t.path().join("r1"), t.path().join("r2"));
+        let header = text("template header", 400);
+        let page = |i: usize| [header.clone(), text(&format!("page {i}"), 3000)].concat();
+        for i in 0..6 {
+            put(&r1, &format!("page{i}.html"), &page(i));
+        }
+        let mut edited = page(0);
+        edited[2000] ^= 1;
+        put(&r2, "renamed.html", &edited);
+        let mut sibling = page(1);
+        sibling.extend_from_slice(b"appended line\n");
+        put(&r2, "page1.html", &sibling);
+        put(&r2, "new.html", &page(9));
+        let big = pseudo_random("big", 900 << 10);
+        put(&r1, "big.bin", &big);
+        let mut grown = big.clone();
+        grown.splice(450 << 10..450 << 10, pseudo_random("insert", 5000));
+        put(&r2, "big2.bin", &grown);
+
+        let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
+        let opts = |src: &std::path::Path, name: &str| IngestOptions {
+            source: src.to_path_buf(),
+            release: name.into(),
+            parent: None,
+            reread: false,
+            index_members: true,
+        };
+        ingest(&store, &opts(&r1, "r1"), &Silent).unwrap();
+        // A file whose content is exactly the big file's first chunk.
+        let snap = store.snapshot().unwrap();
+        let first = snap
+            .blob(&BlobId(*blake3::hash(&big).as_bytes()))
+            .unwrap()
+            .unwrap()
+            .chunks[0];
+        assert!(snap.blob(&first.as_blob()).unwrap().is_none());
+        put(&r2, "piece.bin", &snap.read_chunk(&first).unwrap().unwrap());
+        drop(snap);
+        ingest(&store, &opts(&r2, "r2"), &Silent).unwrap();
+
+        let snap = store.snapshot().unwrap();
+        let (b1, b2) = (blobs_of(&snap, "r1"), blobs_of(&snap, "r2"));
+        let originals: Vec<BlobId> = b1.difference(&b2).copied().collect();
+        let claims: Vec<BlobId> = b2.difference(&b1).copied().collect();
+        let wanted: HashSet<BlobPrefix> = originals.iter().map(blob_prefix).collect();
+        let params = store.meta().chunk;
+        for per_key in [256, 2] {
+            let joined = snap.similar_pairs(&claims, &originals, per_key).unwrap();
+            let mut pairs = 0;
+            for c in &claims {
+                let mut data = Vec::new();
+                snap.read_blob(c, "claim", |d| {
+                    data.extend_from_slice(d);
+                    Ok(())
+                })
+                .unwrap();
+                let (chunks, keys) = crate::ops::identify::scan_bytes(&data, params);
+                let looked_up: HashMap<BlobPrefix, Candidate> = snap
+                    .similar_prefixes(&chunks, &keys, per_key)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|(p, _)| wanted.contains(p))
+                    .collect();
+                let got = joined.get(&blob_prefix(c)).cloned().unwrap_or_default();
+                assert_eq!(got, looked_up, "claim {c}, per_key {per_key}");
+                pairs += got.len();
+            }
+            // The tree links every kind of evidence; the comparison is not vacuous.
+            let all: Vec<&Candidate> = joined.values().flat_map(|m| m.values()).collect();
+            assert!(pairs >= 4, "{joined:?}");
+            assert!(all.iter().any(|c| c.bands > 0));
+            assert!(all.iter().any(|c| c.same_prefix));
+            assert!(all.iter().any(|c| c.shared_bytes > 0));
+        }
+    }
+}
