@@ -55,12 +55,9 @@ fn text(r: &FsckReport) -> String {
         count(r.segments)
     );
     if r.read_data {
-        s += &format!(
-            "; read and hashed {} and {} database pages",
-            bytes(r.bytes_verified),
-            count(r.pages_verified)
-        );
+        s += &format!("; read and hashed {}", bytes(r.bytes_verified));
     }
+    s += &format!("; verified {} database pages", count(r.pages_verified));
     s += "\n";
     if let Some(why) = &r.page_check_skipped {
         s += &format!("database pages not checked: {why}; run fsck again when it is idle\n");

@@ -100,3 +100,40 @@ fn flipped_byte_is_found_and_never_extracted() {
     assert_eq!(third["chunks_repaired"], 0, "{third}");
     assert_eq!(third["files_read"], 0, "{third}");
 }
+
+/// A flipped byte in an entry's mtime is nothing custody's record checks can
+/// recompute; plain `fsck` (no `--read-data`) finds it through redb's page checksums.
+#[test]
+fn plain_fsck_finds_a_flipped_mtime() {
+    let s = Scratch::new();
+    let src = s.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    let file = src.join("memo.txt");
+    fs::write(&file, b"memo of 2020-06-19").unwrap();
+    let ns: i64 = 1_592_568_000_123_456_789;
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64);
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    s.init();
+    s.ok(&["-q", "ingest", src.to_str().unwrap(), "--release", "r1"]);
+    let clean = s.json(&["fsck"]);
+    assert!(clean["problems"].as_array().unwrap().is_empty(), "{clean}");
+    assert!(clean["pages_verified"].as_u64().unwrap() > 0, "{clean}");
+
+    // The live entry and any stale copy in free pages (harmless) all get the flip.
+    assert!(flip_everywhere(&s.store(), &ns.to_le_bytes(), 3) >= 1);
+    let o = s.run(&["--json", "fsck"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let problems = r["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["kind"] == "database" && p["detail"].as_str().unwrap().contains("entries")),
+        "{r}"
+    );
+}
