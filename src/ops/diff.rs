@@ -448,13 +448,7 @@ fn paths_with(
     limit: usize,
 ) -> Result<Vec<EntryPath>> {
     let prefix = crate::store::format::content_key(r.id(), hash, b"");
-    let end = crate::store::prefix_end(&prefix);
-    let range = match &end {
-        Some(e) => snap
-            .by_content
-            .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
-        None => snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
-    };
+    let range = crate::store::prefix_range(&snap.by_content, &prefix, &prefix)?;
     let mut out = Vec::new();
     for row in range.take(limit) {
         let (k, _) = row?;

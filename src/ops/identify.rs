@@ -28,7 +28,7 @@ use crate::paths::{EntryPath, escape_bytes};
 use crate::progress::Progress;
 use crate::store::format::EntryKind;
 use crate::store::similar::{Candidate, IndexKeys};
-use crate::store::{Snapshot, Store, prefix_end};
+use crate::store::{Snapshot, Store, prefix_range};
 
 /// Below this similarity a candidate is not the claim's original (`ALTERED_THRESHOLD`).
 /// docs/ACCURACY.md shows how it was chosen.
@@ -512,13 +512,7 @@ fn occurrences(snap: &Snapshot, order: &ReleaseOrder, blob: &BlobId) -> Result<V
     let mut out = Vec::new();
     for (rel, name) in &order.ids {
         let prefix = crate::store::format::content_key(*rel, blob.as_bytes(), b"");
-        let end = prefix_end(&prefix);
-        let range = match &end {
-            Some(e) => snap
-                .by_content
-                .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
-            None => snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
-        };
+        let range = prefix_range(&snap.by_content, &prefix, &prefix)?;
         for row in range {
             let (k, v) = row?;
             let (_, _, path) = crate::store::format::split_content_key(k.value())

@@ -12,7 +12,7 @@ use crate::manifest::proof::{AbsenceProof, InclusionProof, Proof, ProvenLeaf};
 use crate::ops::ls::parse_user_path;
 use crate::store::format::{decode_content_value, split_content_key};
 use crate::store::tree::{Neighbours, StoredTree};
-use crate::store::{Release, Snapshot, Store, prefix_end};
+use crate::store::{Release, Snapshot, Store, prefix_range};
 use crate::timefmt::rfc3339;
 
 /// The unsigned checkpoint of a release, with the given origin.
@@ -142,11 +142,7 @@ pub fn export_manifest(store: &Store, release: &str, out: &mut dyn Write) -> Res
     let rel = snap.release(release)?;
     let cp = checkpoint_for(&snap, &rel)?;
     let prefix = rel.id().to_le_bytes();
-    let end = prefix_end(&prefix);
-    let range = match &end {
-        Some(e) => snap.by_content.range::<&[u8]>(&prefix[..]..e.as_slice())?,
-        None => snap.by_content.range::<&[u8]>(&prefix[..]..)?,
-    };
+    let range = prefix_range(&snap.by_content, &prefix, &prefix)?;
     let leaves = range.map(|row| -> Result<Leaf> {
         let (k, v) = row?;
         let (_, hash, path) =

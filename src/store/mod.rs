@@ -409,6 +409,19 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The rows of `table` from key `from` on whose keys start with `prefix` (`from`
+/// itself starts with it, or is it).
+pub(crate) fn prefix_range<'t>(
+    table: &'t impl redb::ReadableTable<&'static [u8], &'static [u8]>,
+    from: &[u8],
+    prefix: &[u8],
+) -> Result<redb::Range<'t, &'static [u8], &'static [u8]>> {
+    Ok(match prefix_end(prefix) {
+        Some(end) => table.range(from..end.as_slice())?,
+        None => table.range(from..)?,
+    })
+}
+
 /// Deletes every key of `table` that starts with `prefix`.
 pub(crate) fn delete_prefix(table: &mut redb::Table<&[u8], &[u8]>, prefix: &[u8]) -> Result<()> {
     match prefix_end(prefix) {
@@ -428,13 +441,9 @@ pub(crate) fn move_staged(
     release: u32,
 ) -> Result<u64> {
     let prefix = release.to_le_bytes();
-    let end = prefix_end(&prefix);
     let mut moved = 0u64;
     {
-        let rows = match &end {
-            Some(e) => from.range::<&[u8]>(&prefix[..]..e.as_slice())?,
-            None => from.range::<&[u8]>(&prefix[..]..)?,
-        };
+        let rows = prefix_range(from, &prefix, &prefix)?;
         let mut cursor = to.lower_bound_mut(std::ops::Bound::Included(&prefix[..]))?;
         for row in rows {
             let (k, v) = row?;

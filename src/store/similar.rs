@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use redb::{ReadableTable, TableDefinition};
 
 use super::format::BlobRecord;
-use super::prefix_end;
+use super::prefix_range;
 use super::snapshot::Snapshot;
 use super::writer::Tables;
 use crate::error::Result;
@@ -109,11 +109,7 @@ pub struct Candidate {
 impl Snapshot {
     /// Full blob ids whose first 16 bytes are `prefix`.
     fn blobs_with_prefix(&self, prefix: &[u8]) -> Result<Vec<BlobId>> {
-        let end = prefix_end(prefix);
-        let range = match &end {
-            Some(e) => self.blobs.range::<&[u8]>(prefix..e.as_slice())?,
-            None => self.blobs.range::<&[u8]>(prefix..)?,
-        };
+        let range = prefix_range(&self.blobs, prefix, prefix)?;
         let mut out = Vec::new();
         for row in range {
             let (k, _) = row?;
@@ -134,11 +130,7 @@ impl Snapshot {
         head: &[u8],
         limit: usize,
     ) -> Result<Vec<BlobPrefix>> {
-        let end = prefix_end(head);
-        let range = match &end {
-            Some(e) => table.range::<&[u8]>(head..e.as_slice())?,
-            None => table.range::<&[u8]>(head..)?,
-        };
+        let range = prefix_range(table, head, head)?;
         let mut out = Vec::new();
         for row in range.take(limit) {
             let (k, _) = row?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
 use super::format::*;
-use super::prefix_end;
+use super::prefix_range;
 use crate::error::{Error, Result};
 use crate::id::{BlobId, ChunkId};
 use crate::paths::EntryPath;
@@ -187,13 +187,7 @@ impl Snapshot {
         prefix: &[u8],
     ) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
         let start = entry_key(release, prefix);
-        let end = prefix_end(&start);
-        let range = match &end {
-            Some(end) => self
-                .entries
-                .range::<&[u8]>(start.as_slice()..end.as_slice())?,
-            None => self.entries.range::<&[u8]>(start.as_slice()..)?,
-        };
+        let range = prefix_range(&self.entries, &start, &start)?;
         Ok(range.map(|row| {
             let (k, v) = row?;
             let (_, path) =
@@ -230,16 +224,10 @@ impl Snapshot {
             prefix.push(b'/');
         }
         let full_prefix = entry_key(release, &prefix);
-        let end = prefix_end(&full_prefix);
         let mut out = Vec::new();
         let mut from = full_prefix.clone();
         loop {
-            let mut range = match &end {
-                Some(end) => self
-                    .entries
-                    .range::<&[u8]>(from.as_slice()..end.as_slice())?,
-                None => self.entries.range::<&[u8]>(from.as_slice()..)?,
-            };
+            let mut range = prefix_range(&self.entries, &from, &full_prefix)?;
             let Some(row) = range.next() else { break };
             let (k, v) = row?;
             let key = k.value();

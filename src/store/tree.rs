@@ -10,10 +10,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{TableDefinition, WriteTransaction};
 
 use super::format::*;
-use super::prefix_end;
+use super::prefix_range;
 use super::snapshot::Snapshot;
 use super::walk::CheckedWalk;
 use crate::error::{Error, Result};
@@ -75,11 +75,7 @@ pub(crate) fn build(txn: &WriteTransaction, release: u32) -> Result<BuiltTree> {
     let mut blocks = txn.open_table(LEAF_BLOCKS)?;
     let mut starts = txn.open_table(BLOCK_STARTS)?;
     let prefix = release.to_le_bytes();
-    let end = prefix_end(&prefix);
-    let range = match &end {
-        Some(e) => by_content.range::<&[u8]>(&prefix[..]..e.as_slice())?,
-        None => by_content.range::<&[u8]>(&prefix[..]..)?,
-    };
+    let range = prefix_range(&by_content, &prefix, &prefix)?;
     let mut b = RootBuilder::<Blake3>::new();
     let mut pending: Vec<(u32, u64, [u8; 32])> = Vec::new();
     for row in range {
@@ -146,14 +142,7 @@ impl<'s> StoredTree<'s> {
             })?;
         let mut from = self.release.to_le_bytes().to_vec();
         from.extend_from_slice(start.value());
-        let end = prefix_end(&self.release.to_le_bytes());
-        let range = match &end {
-            Some(e) => self
-                .snap
-                .by_content
-                .range::<&[u8]>(from.as_slice()..e.as_slice())?,
-            None => self.snap.by_content.range::<&[u8]>(from.as_slice()..)?,
-        };
+        let range = prefix_range(&self.snap.by_content, &from, &self.release.to_le_bytes())?;
         let want = BLOCK_LEAVES.min(self.size - block * BLOCK_LEAVES) as usize;
         let mut leaves = Vec::with_capacity(want);
         for row in range.take(want) {
@@ -258,14 +247,7 @@ impl<'s> StoredTree<'s> {
     /// First leaf whose content hash is `hash` (index and leaf).
     pub fn first_with_hash(&self, hash: &[u8; 32]) -> Result<Option<(u64, Leaf)>> {
         let prefix = content_key(self.release, hash, b"");
-        let end = prefix_end(&prefix);
-        let mut range = match &end {
-            Some(e) => self
-                .snap
-                .by_content
-                .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
-            None => self.snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
-        };
+        let mut range = prefix_range(&self.snap.by_content, &prefix, &prefix)?;
         let Some(row) = range.next() else {
             return Ok(None);
         };
@@ -338,11 +320,7 @@ pub fn check(
 ) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let prefix = release.to_le_bytes();
-    let end = prefix_end(&prefix);
-    let range = match &end {
-        Some(e) => snap.by_content.range::<&[u8]>(&prefix[..]..e.as_slice())?,
-        None => snap.by_content.range::<&[u8]>(&prefix[..]..)?,
-    };
+    let range = prefix_range(&snap.by_content, &prefix, &prefix)?;
     let mut b = RootBuilder::<Blake3>::new();
     let mut made: Vec<(u32, u64, [u8; 32])> = Vec::new();
     let mut rows = CheckedWalk::new("by_content", range);

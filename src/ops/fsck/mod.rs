@@ -945,13 +945,7 @@ fn attribute(snap: &Snapshot, f: &Findings) -> Result<AffectedMaps> {
         let mut out = Vec::new();
         for (rel, name) in &names {
             let prefix = content_key(*rel, blob.as_bytes(), b"");
-            let end = crate::store::prefix_end(&prefix);
-            let range = match &end {
-                Some(e) => snap
-                    .by_content
-                    .range::<&[u8]>(prefix.as_slice()..e.as_slice())?,
-                None => snap.by_content.range::<&[u8]>(prefix.as_slice()..)?,
-            };
+            let range = crate::store::prefix_range(&snap.by_content, &prefix, &prefix)?;
             for (k, _) in CheckedWalk::new("by_content", range) {
                 if let Ok((_, _, path)) = split_content_key(k.value()) {
                     out.push(Affected {
