@@ -493,6 +493,48 @@ mod tests {
         assert!(msg.contains("table chunk_refs is missing"), "{msg}");
     }
 
+    /// A store from before the staging tables reads as it did, and its next ingest
+    /// creates them and commits a packed, checkable release.
+    #[test]
+    fn a_store_without_staging_tables_reads_and_ingests() {
+        use crate::ops::ingest::{IngestOptions, ingest};
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("store.redb");
+        let src = t.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("a.txt"), b"first file").unwrap();
+        std::fs::write(src.join("b.txt"), b"second file").unwrap();
+        drop(Store::init(&p, ChunkParams::default(), 1).unwrap());
+        let db = redb::Database::open(&p).unwrap();
+        let w = db.begin_write().unwrap();
+        w.delete_table(STAGED_ENTRIES).unwrap();
+        w.delete_table(STAGED_CONTENT).unwrap();
+        w.commit().unwrap();
+        drop(db);
+
+        let store = Store::open_writable(&p).unwrap();
+        assert!(store.snapshot().unwrap().staged.is_none());
+        let opts = IngestOptions {
+            source: src,
+            release: "r".into(),
+            parent: None,
+            reread: false,
+            index_members: true,
+        };
+        ingest(&store, &opts, &crate::progress::Silent).unwrap();
+        let snap = store.snapshot().unwrap();
+        assert!(snap.staged.is_some());
+        let r = snap.release("r").unwrap();
+        let names: Vec<String> = snap
+            .entries_with_prefix(r.id(), b"")
+            .unwrap()
+            .map(|e| e.unwrap().path.to_string())
+            .collect();
+        assert_eq!(names, vec!["a.txt", "b.txt"]);
+        let report = crate::ops::fsck::fsck(&store, true, &crate::progress::Silent).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+    }
+
     #[test]
     fn prefix_end_increments() {
         assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
