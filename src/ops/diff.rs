@@ -634,16 +634,14 @@ fn member_changes(
     Ok(out)
 }
 
-/// The removed files similar enough to added file `y` to call it renamed and
-/// modified, most similar first.
 /// Whether a candidate pair's index evidence justifies reading both files. Under
 /// the same name, any shared key does (the bar is half the bytes). Under another
-/// name the bar is 0.9, and two files that similar share at least two of the six
-/// sketch bands with probability ≥ 0.98 (a band matches with probability J², J ≥ 0.8
-/// their shingle Jaccard), while a page sharing one band is most often a sibling from
-/// the same template: at a million files those were 99% of the pairs read and none
-/// was a renamed file. Shared chunks or, for files too large to sketch, the same first
-/// 256 bytes also count.
+/// name the bar is 0.9: two files that similar have a shingle Jaccard J of about 0.8
+/// or more, a band matches with probability J², so they share at least two of the
+/// six bands with probability 0.975 at J = 0.8 and more above it. A pair sharing one
+/// band is most often two pages of one template: at a million files those were 99%
+/// of the pairs read and none was a renamed file. Shared chunks or, for files too
+/// large to sketch, the same first 256 bytes also count.
 fn worth_reading(c: &Candidate, same_name: bool, old_size: u64, new_size: u64) -> bool {
     let sketched =
         |n: u64| (crate::sketch::SKETCH_MIN_BYTES..=crate::sketch::SKETCH_MAX_BYTES).contains(&n);
@@ -653,7 +651,9 @@ fn worth_reading(c: &Candidate, same_name: bool, old_size: u64, new_size: u64) -
         || (c.same_prefix && (c.bands >= 1 || !sketched(old_size) || !sketched(new_size)))
 }
 
-/// `found` are the removed blobs sharing index keys with `y`, with the evidence.
+/// The removed files similar enough to added file `y` to call it renamed and
+/// modified, most similar first. `found` are the removed blobs sharing index keys
+/// with `y`, with the evidence.
 fn similar_removed(
     snap: &Snapshot,
     y: &Entry,
