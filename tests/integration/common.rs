@@ -105,9 +105,47 @@ pub fn custody_bin() -> PathBuf {
 }
 
 /// Runs a command to its end and returns its output and its peak resident set size in
-/// KiB (`ru_maxrss` from `wait4`): how the tests check that memory stays bounded.
+/// KiB: how the tests check that memory stays bounded.
+///
+/// `ru_maxrss` of a child this process spawns is not the child's alone: Linux carries
+/// the spawning process's high-water mark across the child's exec (std spawns with
+/// vfork semantics), and this test binary runs many tests at once, some holding
+/// hundreds of MB. So when GNU time is installed the command runs under it: time is
+/// small, forks the command itself and reports that child's peak. Without it the
+/// measure falls back to [`wait_measured`], an upper bound.
 pub fn run_measured(mut cmd: std::process::Command) -> (Output, u64) {
     use std::process::Stdio;
+    const GNU_TIME: &str = "/usr/bin/time";
+    if Path::new(GNU_TIME).exists() {
+        let report = tempfile::NamedTempFile::new().expect("time report file");
+        let mut timed = std::process::Command::new(GNU_TIME);
+        timed
+            .args(["-f", "%M", "-o"])
+            .arg(report.path())
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => timed.env(k, v),
+                None => timed.env_remove(k),
+            };
+        }
+        if let Some(d) = cmd.get_current_dir() {
+            timed.current_dir(d);
+        }
+        let o = timed
+            .stdin(Stdio::null())
+            .output()
+            .expect("run under GNU time");
+        let text = std::fs::read_to_string(report.path()).expect("time report");
+        // The last line is %M; a line before it says when the command died of a signal.
+        let kib = text
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("GNU time report: {text:?}"));
+        return (o, kib);
+    }
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -447,11 +447,20 @@ fn run_harness(cfg: &Config) -> Vec<Row> {
     fs::copy(clean.store(), &base).unwrap();
     let t = Instant::now();
     let rep = clean.json(&["ingest", r1.to_str().unwrap(), "--release", "r1"]);
+    let first_secs = t.elapsed().as_secs_f64();
+    // Kill times are fractions of this estimate, so one run slowed by a load spike
+    // (the rest of the test suite runs beside this) must not set it: the faster of
+    // two clean ingests does.
+    let again = Scratch::new();
+    fs::copy(&base, again.store()).unwrap();
+    let t = Instant::now();
+    again.ok(&["-q", "ingest", r1.to_str().unwrap(), "--release", "r1"]);
     let reference = Reference {
         stats: clean.json(&["stats"]),
         r1_new_chunks: rep["counts"]["new_chunks"].as_u64().unwrap(),
-        r1_secs: t.elapsed().as_secs_f64(),
+        r1_secs: first_secs.min(t.elapsed().as_secs_f64()),
     };
+    drop(again);
     drop(clean);
     eprintln!(
         "crash harness: r1 is {} files, {} new chunks; a clean ingest takes {:.2} s",
@@ -596,9 +605,11 @@ fn crash_harness_ci() {
         big_files: 24,
         big_size: 1 << 20,
         small_files: 300,
+        // 20 ms commits throughout: on a quiet machine this ingest takes ~0.2 s, so
+        // a first commit at 250 ms would come after the end.
         cumulative: vec![
             at(Trigger::Begin, 20),
-            at(Trigger::Commit(1), 250),
+            at(Trigger::Commit(1), 20),
             at(Trigger::Elapsed(0.4), 20),
         ],
         independent: vec![at(Trigger::Elapsed(0.5), 20)],
