@@ -356,24 +356,12 @@ pub fn run_demo(dir: &Path, progress: &dyn Progress) -> Result<DemoReport> {
     let store = Store::init(&store_path, ChunkParams::default(), DEFAULT_ZSTD_LEVEL)?;
     let ingest_r1 = ingest(
         &store,
-        &IngestOptions {
-            source: src1.clone(),
-            release: "leak-r1".into(),
-            parent: None,
-            reread: false,
-            index_members: true,
-        },
+        &IngestOptions::new(src1.clone(), "leak-r1"),
         progress,
     )?;
     let ingest_r2 = ingest(
         &store,
-        &IngestOptions {
-            source: src2.clone(),
-            release: "leak-r2".into(),
-            parent: Some("leak-r1".into()),
-            reread: false,
-            index_members: true,
-        },
+        &IngestOptions::new(src2.clone(), "leak-r2").with_parent("leak-r1"),
         progress,
     )?;
     let ls_r2 = ls(&store, "leak-r2", Some("austinrtcc"), false)?;

@@ -339,14 +339,7 @@ mod tests {
         fs::create_dir_all(&src).unwrap();
         fs::write(src.join("f.txt"), b"payload").unwrap();
         let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
-        let opts = IngestOptions {
-            source: src,
-            release: "r".into(),
-            parent: None,
-            reread: false,
-            index_members: true,
-        };
-        let rep = ingest(&store, &opts, &Silent).unwrap();
+        let rep = ingest(&store, &IngestOptions::new(src, "r"), &Silent).unwrap();
         let txn = store.begin_write().unwrap();
         {
             let mut rows = txn.open_table(ENTRIES).unwrap();

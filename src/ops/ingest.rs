@@ -68,6 +68,28 @@ pub struct IngestOptions {
     pub index_members: bool,
 }
 
+impl IngestOptions {
+    /// An ingest of `source` as release `release` at the defaults: no parent (the
+    /// unchanged-file cache then comes from the previous release of the same
+    /// directory), files the cache vouches for are not read again, and archive
+    /// members are indexed.
+    pub fn new(source: impl Into<PathBuf>, release: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            release: release.into(),
+            parent: None,
+            reread: false,
+            index_members: true,
+        }
+    }
+
+    /// The same, with release `parent` as the unchanged-file cache and parent.
+    pub fn with_parent(mut self, parent: impl Into<String>) -> Self {
+        self.parent = Some(parent.into());
+        self
+    }
+}
+
 /// What an ingest did.
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestReport {

@@ -514,14 +514,12 @@ mod tests {
 
         let store = Store::open_writable(&p).unwrap();
         assert!(store.snapshot().unwrap().staged.is_none());
-        let opts = IngestOptions {
-            source: src,
-            release: "r".into(),
-            parent: None,
-            reread: false,
-            index_members: true,
-        };
-        ingest(&store, &opts, &crate::progress::Silent).unwrap();
+        ingest(
+            &store,
+            &IngestOptions::new(src, "r"),
+            &crate::progress::Silent,
+        )
+        .unwrap();
         let snap = store.snapshot().unwrap();
         assert!(snap.staged.is_some());
         let r = snap.release("r").unwrap();

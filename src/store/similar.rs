@@ -437,14 +437,7 @@ mod tests {
         put(&r2, "big2.bin", &grown);
 
         let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
-        let opts = |src: &std::path::Path, name: &str| IngestOptions {
-            source: src.to_path_buf(),
-            release: name.into(),
-            parent: None,
-            reread: false,
-            index_members: true,
-        };
-        ingest(&store, &opts(&r1, "r1"), &Silent).unwrap();
+        ingest(&store, &IngestOptions::new(&r1, "r1"), &Silent).unwrap();
         // A file whose content is exactly the big file's first chunk.
         let snap = store.snapshot().unwrap();
         let first = snap
@@ -455,7 +448,7 @@ mod tests {
         assert!(snap.blob(&first.as_blob()).unwrap().is_none());
         put(&r2, "piece.bin", &snap.read_chunk(&first).unwrap().unwrap());
         drop(snap);
-        ingest(&store, &opts(&r2, "r2"), &Silent).unwrap();
+        ingest(&store, &IngestOptions::new(&r2, "r2"), &Silent).unwrap();
 
         let snap = store.snapshot().unwrap();
         let (b1, b2) = (blobs_of(&snap, "r1"), blobs_of(&snap, "r2"));

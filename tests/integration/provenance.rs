@@ -22,13 +22,8 @@ fn store_with_two_releases(dir: &Path) -> Store {
     make_release_two(&r1, &r2).unwrap();
     let store = Store::init(&dir.join("s.redb"), ChunkParams::default(), 1).unwrap();
     for (name, src, parent) in [("r1", &r1, None), ("r2", &r2, Some("r1"))] {
-        let o = IngestOptions {
-            source: src.clone(),
-            release: name.into(),
-            parent: parent.map(String::from),
-            reread: false,
-            index_members: true,
-        };
+        let mut o = IngestOptions::new(src.clone(), name);
+        o.parent = parent.map(String::from);
         ingest(&store, &o, &Silent).unwrap();
     }
     store
@@ -137,14 +132,7 @@ fn absence_at_the_left_edge_of_a_release_without_directories() {
         fs::write(src.join(format!("f{i}")), format!("file {i}\n")).unwrap();
     }
     let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
-    let o = IngestOptions {
-        source: src,
-        release: "flat".into(),
-        parent: None,
-        reread: false,
-        index_members: true,
-    };
-    ingest(&store, &o, &Silent).unwrap();
+    ingest(&store, &IngestOptions::new(src, "flat"), &Silent).unwrap();
     let mut low = [0u8; 32];
     low[31] = 1;
     let p = prove_absent(&store, "flat", BlobId(low)).unwrap();

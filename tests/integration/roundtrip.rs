@@ -214,8 +214,7 @@ mod property {
             // Tiny chunks so that even these small files span many of them.
             let params = ChunkParams::new(256, 1024, 4096).unwrap();
             let store = Store::init(&t.path().join("s.redb"), params, 1).unwrap();
-            let opts = IngestOptions { source: src, release: "r".into(), parent: None, reread: false, index_members: true };
-            ingest(&store, &opts, &Silent).unwrap();
+            ingest(&store, &IngestOptions::new(src, "r"), &Silent).unwrap();
             for (i, f) in files.iter().enumerate() {
                 let mut out = Vec::new();
                 let rep = cat(&store, "r", &format!("f{i}"), &mut out).unwrap();

@@ -1008,14 +1008,9 @@ mod tests {
             std::fs::write(src.join(format!("f{i:03}")), format!("content {i}\n")).unwrap();
         }
         let store = Store::init(&t.path().join("s.redb"), ChunkParams::default(), 1).unwrap();
-        let opts = IngestOptions {
-            source: src,
-            release: "r".into(),
-            parent: None,
-            reread: false,
-            index_members: true,
-        };
-        let id = ingest(&store, &opts, &Silent).unwrap().release_id;
+        let id = ingest(&store, &IngestOptions::new(src, "r"), &Silent)
+            .unwrap()
+            .release_id;
         (t, store, id)
     }
 
