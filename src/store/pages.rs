@@ -46,7 +46,8 @@ pub struct PageUse {
     pub offset: u64,
     pub len: u64,
     /// Bytes from `offset` that the page's checksum covers (its used part; 0 when the
-    /// page could not be parsed). The rest is slack nobody reads.
+    /// page could not be parsed, or was not read: a leaf of a data table). The rest
+    /// is slack nobody reads.
     pub used: u64,
     /// `table tree`, `system table tree`, a table's name, or `system: NAME`.
     pub owner: String,

@@ -56,8 +56,13 @@ pub struct IndexKeys {
     pub bands: Option<[u64; SKETCH_BANDS]>,
 }
 
-fn band_key(band: usize, key: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
+/// Bytes before the blob prefix in a key of each index table.
+const CHUNK_REFS_HEAD: usize = crate::id::HASH_LEN;
+const PREFIXES_HEAD: usize = 16;
+const BAND_HEAD: usize = 9;
+
+fn band_key(band: usize, key: u64) -> [u8; BAND_HEAD] {
+    let mut k = [0u8; BAND_HEAD];
     k[0] = band as u8;
     k[1..].copy_from_slice(&key.to_le_bytes());
     k
@@ -106,10 +111,19 @@ pub struct Candidate {
     pub same_prefix: bool,
 }
 
+impl Candidate {
+    /// Adds `other`'s evidence for the same candidate to this.
+    fn add(&mut self, other: &Candidate) {
+        self.shared_bytes += other.shared_bytes;
+        self.bands += other.bands;
+        self.same_prefix |= other.same_prefix;
+    }
+}
+
 impl Snapshot {
-    /// Full blob ids whose first 16 bytes are `prefix`.
-    fn blobs_with_prefix(&self, prefix: &[u8]) -> Result<Vec<BlobId>> {
-        let range = prefix_range(&self.blobs, prefix, prefix)?;
+    /// The blobs whose ids start with `p` (one, but for a collision of 128 bits).
+    pub fn resolve_prefix(&self, p: &BlobPrefix) -> Result<Vec<BlobId>> {
+        let range = prefix_range(&self.blobs, p, p)?;
         let mut out = Vec::new();
         for row in range {
             let (k, _) = row?;
@@ -153,10 +167,7 @@ impl Snapshot {
         let mut out: HashMap<BlobId, Candidate> = HashMap::new();
         for (p, c) in self.similar_prefixes(chunks, keys, MAX_HITS_PER_KEY)? {
             for id in self.resolve_prefix(&p)? {
-                let e = out.entry(id).or_default();
-                e.shared_bytes += c.shared_bytes;
-                e.bands += c.bands;
-                e.same_prefix |= c.same_prefix;
+                out.entry(id).or_default().add(&c);
             }
         }
         Ok(out)
@@ -228,27 +239,19 @@ impl Snapshot {
         let ((chunks, prefixes), bands) = rayon::join(
             || {
                 rayon::join(
-                    || sides.join(&self.chunk_refs, 32, Evidence::Chunk(self)),
-                    || sides.join(&self.prefixes, 16, Evidence::Prefix),
+                    || sides.join(&self.chunk_refs, CHUNK_REFS_HEAD, Evidence::Chunk(self)),
+                    || sides.join(&self.prefixes, PREFIXES_HEAD, Evidence::Prefix),
                 )
             },
-            || sides.join(&self.sketch_bands, 9, Evidence::Band),
+            || sides.join(&self.sketch_bands, BAND_HEAD, Evidence::Band),
         );
         let mut out: HashMap<BlobPrefix, HashMap<BlobPrefix, Candidate>> = HashMap::new();
         for part in [chunks?, prefixes?, bands?] {
             for ((c, o), e) in part {
-                let into = out.entry(c).or_default().entry(o).or_default();
-                into.shared_bytes += e.shared_bytes;
-                into.bands += e.bands;
-                into.same_prefix |= e.same_prefix;
+                out.entry(c).or_default().entry(o).or_default().add(&e);
             }
         }
         Ok(out)
-    }
-
-    /// The blobs whose ids start with `p` (one, but for a collision of 128 bits).
-    pub fn resolve_prefix(&self, p: &BlobPrefix) -> Result<Vec<BlobId>> {
-        self.blobs_with_prefix(p)
     }
 
     /// Number of rows in the similarity tables, for stats.

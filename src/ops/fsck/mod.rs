@@ -534,15 +534,11 @@ fn check_staged(snap: &Snapshot, pending: &HashSet<u32>, f: &mut Findings) -> Re
         let mut orphans: BTreeMap<u32, u64> = BTreeMap::new();
         let mut rows = walk(name, table)?;
         for (k, _) in rows.by_ref() {
-            let rel = k.value().get(..4).map(|b| {
-                let mut id = [0u8; 4];
-                id.copy_from_slice(b);
-                u32::from_le_bytes(id)
-            });
-            match rel {
-                Some(rel) if pending.contains(&rel) => {}
-                Some(rel) => *orphans.entry(rel).or_default() += 1,
-                None => f.add(
+            // Both tables' keys start with the release id, as entry keys do.
+            match split_entry_key(k.value()).map(|(rel, _)| rel) {
+                Ok(rel) if pending.contains(&rel) => {}
+                Ok(rel) => *orphans.entry(rel).or_default() += 1,
+                Err(_) => f.add(
                     ProblemKind::BadRecord,
                     format!("{name} key"),
                     "shorter than a release id",
