@@ -65,6 +65,17 @@ impl Enc {
         self
     }
 
+    /// An unsigned LEB128 varint: seven bits per byte, low bits first, the high bit
+    /// set on every byte but the last; the shortest such form.
+    pub fn varint(&mut self, mut v: u64) -> &mut Self {
+        while v >= 0x80 {
+            self.buf.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+        self
+    }
+
     /// Raw bytes with no length prefix.
     pub fn raw(&mut self, b: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(b);
@@ -155,6 +166,38 @@ impl<'a> Dec<'a> {
         self.take(n)
     }
 
+    /// A varint as [`Enc::varint`] writes it. A longer form of the same number (a
+    /// last byte of zero) or one past 64 bits is refused, so each number has one
+    /// encoding.
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if i == 9 && b > 1 {
+                return Err(DecodeError::Invalid("varint longer than 64 bits"));
+            }
+            v |= bits << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(DecodeError::Invalid("varint not in its shortest form"));
+                }
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::Invalid("varint longer than 64 bits"))
+    }
+
+    /// A varint that must fit in a u32.
+    pub fn varint32(&mut self) -> Result<u32, DecodeError> {
+        u32::try_from(self.varint()?).map_err(|_| DecodeError::Invalid("varint exceeds 32 bits"))
+    }
+
+    /// A varint that must fit in a usize (lengths).
+    pub fn varint_len(&mut self) -> Result<usize, DecodeError> {
+        usize::try_from(self.varint()?).map_err(|_| DecodeError::Invalid("length exceeds memory"))
+    }
+
     pub fn bytes32(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.u32()? as usize;
         self.take(n)
@@ -203,6 +246,23 @@ mod tests {
             prop_assert_eq!(r.bytes32().unwrap(), &s[..]);
             prop_assert_eq!(r.bytes16().unwrap(), &s[..]);
             prop_assert!(r.end().is_ok());
+        }
+
+        #[test]
+        fn varints_round_trip_and_have_one_form(v: u64, b in proptest::collection::vec(any::<u8>(), 0..12)) {
+            let mut enc = Enc::new();
+            enc.varint(v);
+            let enc = enc.finish();
+            let mut r = Dec::new(&enc);
+            prop_assert_eq!(r.varint().unwrap(), v);
+            prop_assert!(r.end().is_ok());
+            let mut r = Dec::new(&b);
+            if let Ok(x) = r.varint() {
+                let used = b.len() - r.remaining();
+                let mut again = Enc::new();
+                again.varint(x);
+                prop_assert_eq!(again.as_slice(), &b[..used]);
+            }
         }
 
         #[test]

@@ -42,6 +42,15 @@ pub enum Error {
         supported: u32,
     },
 
+    #[error(
+        "{path}: store format version {found} is older than this custody's {supported}; run `custody upgrade` once to convert it in place (one transaction: stopped part-way, the store stays as it was)"
+    )]
+    UpgradeNeeded {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+
     #[error("store database error: {0}")]
     Db(#[from] redb::Error),
 

@@ -20,6 +20,7 @@ mod progress;
 mod prove;
 mod releases;
 mod stats;
+mod upgrade;
 mod verify;
 mod verify_report;
 
@@ -119,6 +120,8 @@ pub enum Command {
     /// Signed release heads.
     #[command(subcommand)]
     Head(head::HeadCmd),
+    /// Convert a store made by an older custody to this version's format, in place.
+    Upgrade,
     /// Run the whole job on generated sample data in a temporary directory.
     Demo(demo::Args),
 }
@@ -176,6 +179,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Log(a) => log::run(&ctx, a),
         Command::Key(c) => head::run_key(&ctx, c),
         Command::Head(c) => head::run_head(&ctx, c),
+        Command::Upgrade => upgrade::run(&ctx),
         Command::Demo(a) => demo::run(&ctx, a),
     }
 }

@@ -327,6 +327,7 @@ mod tests {
     use crate::chunking::ChunkParams;
     use crate::ops::ingest::{IngestOptions, ingest};
     use crate::progress::Silent;
+    use crate::store::entry_block::encode_block;
     use crate::store::format::{
         BY_CONTENT, DIR_HASH, ENTRIES, content_key, content_value, entry_key,
     };
@@ -345,11 +346,10 @@ mod tests {
             let mut rows = txn.open_table(ENTRIES).unwrap();
             let mut content = txn.open_table(BY_CONTENT).unwrap();
             for (path, rec) in entries {
-                rows.insert(
-                    entry_key(rep.release_id, path).as_slice(),
-                    rec.encode().as_slice(),
-                )
-                .unwrap();
+                // A block of its own: the release's one other block holds only f.txt.
+                let block = encode_block(&[(path.to_vec(), rec.clone())]);
+                rows.insert(entry_key(rep.release_id, path).as_slice(), block.as_slice())
+                    .unwrap();
                 content
                     .insert(
                         content_key(rep.release_id, &rec.hash, path).as_slice(),

@@ -27,7 +27,7 @@ use crate::paths::{EntryPath, escape_bytes};
 use crate::progress::Progress;
 use crate::store::format::*;
 use crate::store::writer::{PutEntry, SegmentPacker, Tables};
-use crate::store::{Snapshot, Store, delete_prefix, move_staged, now_ns, release_in_txn};
+use crate::store::{Packing, Snapshot, Store, delete_prefix, move_staged, now_ns, release_in_txn};
 use crate::walk::{IssueKind, NodeKind, NodeStat, WalkIssue, WalkItem, Walked, Walker};
 
 /// Commit after this many stored bytes...
@@ -619,6 +619,10 @@ fn cached_members(
     let mut prefix = path.as_bytes().to_vec();
     prefix.extend_from_slice(crate::paths::ARCHIVE_SEPARATOR);
     let mut out = Vec::new();
+    // Most files are not archives: answer them from the block just looked up.
+    if !w.snap.has_entries_with_prefix(from, &prefix)? {
+        return Ok(out);
+    }
     for e in w.snap.entries_with_prefix(from, &prefix)? {
         let e = e?;
         if e.record.kind == EntryKind::Member {
@@ -1149,8 +1153,13 @@ fn finish_release(
                 delete_prefix(t, &id.to_le_bytes())?;
             }
         }
-        move_staged(&mut staged_entries, &mut entries, rec.id)?;
-        move_staged(&mut staged_content, &mut by_content, rec.id)?;
+        move_staged(
+            &mut staged_entries,
+            &mut entries,
+            rec.id,
+            Packing::EntryBlocks,
+        )?;
+        move_staged(&mut staged_content, &mut by_content, rec.id, Packing::Rows)?;
     }
     counts.new_chunks = rec.new_chunks;
     counts.new_raw_bytes = rec.new_raw_bytes;

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 
 use proptest::prelude::*;
 
+use super::entry_block::*;
 use super::format::*;
 use super::snapshot::decode_chunk;
 use crate::codec::DecodeError;
@@ -79,6 +80,20 @@ fn entry() -> impl Strategy<Value = EntryRecord> {
                 target,
             },
         )
+}
+
+/// Entries as a block holds them: ascending paths over a small alphabet, so that
+/// neighbours share prefixes of every length, and records with and without a hash
+/// and a target.
+fn block() -> impl Strategy<Value = Vec<(Vec<u8>, EntryRecord)>> {
+    let path = proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'/'), Just(0xff)], 1..12);
+    let rec = (
+        entry(),
+        prop_oneof![Just(DIR_HASH), any::<[u8; 32]>()],
+        prop_oneof![Just(Vec::new()), bytes(40)],
+    )
+        .prop_map(|(r, hash, target)| EntryRecord { hash, target, ..r });
+    proptest::collection::btree_map(path, rec, 1..24).prop_map(|m| m.into_iter().collect())
 }
 
 /// A blob and its recipe: any chunks, the one-chunk self recipe, or the blob's own id
@@ -265,6 +280,9 @@ fn all_canonical(b: &[u8], blob_id: &BlobId) -> Result<(), TestCaseError> {
     canonical(b, SegmentInfo::decode, enc_info)?;
     canonical(b, decode_content_value, enc_content_value)?;
     canonical(b, parse_seg, enc_seg)?;
+    for first in [&b""[..], b"a", b"a/\xff"] {
+        canonical(b, |b| decode_block(first, b), |v| encode_block(v))?;
+    }
     canonical(b, |b| BlobRecord::decode(blob_id, b), |r| r.encode(blob_id))?;
     if let Ok((rel, path)) = split_entry_key(b) {
         prop_assert_eq!(entry_key(rel, path), b.to_vec());
@@ -293,6 +311,46 @@ proptest! {
             canonical(&m, EntryRecord::decode, enc_entry)?;
         }
         canonical(&apply_damage(&x.encode(), &d), EntryRecord::decode, enc_entry)?;
+    }
+
+    #[test]
+    fn entry_blocks_round_trip(x in block(), e in edit(), d in damage()) {
+        let first = x[0].0.clone();
+        let enc = encode_block(&x);
+        prop_assert_eq!(decode_block(&first, &enc).unwrap(), x.clone());
+        for (path, rec) in &x {
+            let found = BlockReader::new(&first, &enc).find(path).unwrap();
+            prop_assert_eq!(found.as_ref(), Some(rec));
+        }
+        let dec = |b: &[u8]| decode_block(&first, b);
+        if let Some(m) = mutate(&enc, &e) {
+            canonical(&m, dec, |v| encode_block(v))?;
+        }
+        canonical(&apply_damage(&enc, &d), dec, |v| encode_block(v))?;
+    }
+
+    /// Blocks as ingest cuts them: each within the budget unless it is one entry,
+    /// and together every entry once, in order.
+    #[test]
+    fn block_builder_cuts_within_budget(x in block(), big in 0usize..3) {
+        let x: Vec<_> = x
+            .into_iter()
+            .map(|(p, r)| (p, EntryRecord { target: vec![7; big * 1500], ..r }))
+            .collect();
+        let mut b = BlockBuilder::default();
+        let mut blocks = Vec::new();
+        for (p, r) in &x {
+            blocks.extend(b.push(p, r));
+        }
+        blocks.extend(b.finish());
+        let mut all = Vec::new();
+        for (first, value) in &blocks {
+            let got = decode_block(first, value).unwrap();
+            prop_assert!(4 + first.len() + value.len() <= ENTRY_BLOCK_BUDGET || got.len() == 1);
+            prop_assert_eq!(&got[0].0, first);
+            all.extend(got);
+        }
+        prop_assert_eq!(all, x);
     }
 
     #[test]

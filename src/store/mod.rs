@@ -4,6 +4,7 @@
 //! writes (an ingest), any number read (ls, extract, fsck...) at the same time and see
 //! each commit as it lands. A second writer is refused at once.
 
+pub mod entry_block;
 pub mod format;
 #[cfg(test)]
 mod format_props;
@@ -11,6 +12,7 @@ pub mod pages;
 pub mod similar;
 pub mod snapshot;
 pub mod tree;
+pub mod upgrade;
 pub mod walk;
 pub mod writer;
 
@@ -330,7 +332,21 @@ impl Store {
     }
 }
 
+/// The store's meta, refusing a format this build does not read.
 fn read_meta(path: &Path, db: &impl ReadableDatabase) -> Result<StoreMeta> {
+    let meta = read_meta_any(path, db)?;
+    if meta.format_version != FORMAT_VERSION {
+        return Err(Error::UpgradeNeeded {
+            path: path.to_path_buf(),
+            found: meta.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(meta)
+}
+
+/// The store's meta, whatever its format version.
+fn read_meta_any(path: &Path, db: &impl ReadableDatabase) -> Result<StoreMeta> {
     let txn = db.begin_read()?;
     let m = match txn.open_table(META) {
         Ok(m) => m,
@@ -359,7 +375,8 @@ fn read_meta(path: &Path, db: &impl ReadableDatabase) -> Result<StoreMeta> {
         Ok(u32::from_le_bytes(b))
     };
     let version = u32_of(meta_key::FORMAT_VERSION)?;
-    if version != FORMAT_VERSION {
+    // A later format may keep other meta: refuse it before reading on.
+    if version != FORMAT_VERSION && !upgrade::can_upgrade(version) {
         return Err(Error::UnsupportedVersion {
             path: path.to_path_buf(),
             found: version,
@@ -431,26 +448,52 @@ pub(crate) fn delete_prefix(table: &mut redb::Table<&[u8], &[u8]>, prefix: &[u8]
     Ok(())
 }
 
+/// What the rows of a staging table become in the committed table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Packing {
+    /// The same rows (`by_content`).
+    Rows,
+    /// Entry blocks (`entries`, docs/FORMAT.md).
+    EntryBlocks,
+}
+
 /// Moves release `release`'s rows from staging table `from` into `to` (see
 /// [`STAGED_ENTRIES`]): one ascending run through a cursor, which redb packs into
 /// full pages, then the staged rows are deleted. `to` must hold none of the
-/// release's rows.
+/// release's rows. Returns the staged rows moved.
 pub(crate) fn move_staged(
     from: &mut redb::Table<&[u8], &[u8]>,
     to: &mut redb::Table<&[u8], &[u8]>,
     release: u32,
+    packing: Packing,
 ) -> Result<u64> {
     let prefix = release.to_le_bytes();
     let mut moved = 0u64;
     {
         let rows = prefix_range(from, &prefix, &prefix)?;
         let mut cursor = to.lower_bound_mut(std::ops::Bound::Included(&prefix[..]))?;
+        let mut put = |k: &[u8], v: &[u8]| -> Result<()> {
+            cursor.insert_before(k, v).map_err(redb::Error::from)?;
+            Ok(())
+        };
+        let mut blocks = entry_block::BlockBuilder::default();
         for row in rows {
             let (k, v) = row?;
-            cursor
-                .insert_before(k.value(), v.value())
-                .map_err(redb::Error::from)?;
             moved += 1;
+            if packing == Packing::Rows {
+                put(k.value(), v.value())?;
+                continue;
+            }
+            let (_, path) =
+                split_entry_key(k.value()).map_err(|e| Error::corrupt("staged entry key", e))?;
+            let rec = EntryRecord::decode(v.value())
+                .map_err(|e| Error::corrupt(format!("staged entry {}", path_of(path)), e))?;
+            if let Some((first, block)) = blocks.push(path, &rec) {
+                put(&entry_key(release, &first), &block)?;
+            }
+        }
+        if let Some((first, block)) = blocks.finish() {
+            put(&entry_key(release, &first), &block)?;
         }
         cursor.close()?;
     }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 
+use super::entry_block::{BlockReader, decode_block};
 use super::format::*;
 use super::prefix_range;
 use crate::error::{Error, Result};
@@ -51,9 +52,127 @@ pub struct Entry {
     pub record: EntryRecord,
 }
 
+/// Entries of one release in path order, read block by block (see
+/// [`Snapshot::entries_with_prefix`]). Stops at the first error.
+pub struct EntryCursor<'s> {
+    blocks: redb::Range<'s, &'static [u8], &'static [u8]>,
+    /// Entries before this path are skipped (they share its block).
+    from: Vec<u8>,
+    /// The first path without this prefix ends the walk.
+    prefix: Vec<u8>,
+    block: Option<BlockReader<Vec<u8>>>,
+    /// The open block's first path, for messages.
+    first: Vec<u8>,
+    /// The last path read, which the next block's first path must follow.
+    last: Vec<u8>,
+    done: bool,
+}
+
+impl EntryCursor<'_> {
+    /// The next entry of the open block at or after `from`, if any.
+    fn next_in_block(&mut self) -> Result<Option<Entry>> {
+        let Some(reader) = &mut self.block else {
+            return Ok(None);
+        };
+        loop {
+            let Some((path, record)) = reader.next_entry().map_err(|e| {
+                Error::corrupt(format!("entry block at {}", path_of(&self.first)), e)
+            })?
+            else {
+                self.block = None;
+                return Ok(None);
+            };
+            self.last.clear();
+            self.last.extend_from_slice(path);
+            if path >= self.from.as_slice() {
+                return Ok(Some(Entry {
+                    path: EntryPath::from_raw(path.to_vec()),
+                    record,
+                }));
+            }
+        }
+    }
+
+    fn open(&mut self, k: &[u8], v: &[u8]) -> Result<()> {
+        let (_, first) = split_entry_key(k).map_err(|e| Error::corrupt("entry key", e))?;
+        if self.block.is_none() && !self.last.is_empty() && first <= self.last.as_slice() {
+            return Err(Error::Damaged(format!(
+                "entry block at {}: it overlaps the block before it",
+                path_of(first)
+            )));
+        }
+        self.block = Some(BlockReader::new(first, v.to_vec()));
+        self.first = first.to_vec();
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<Entry>> {
+        loop {
+            if let Some(e) = self.next_in_block()? {
+                if !e.path.as_bytes().starts_with(&self.prefix) {
+                    return Ok(None);
+                }
+                return Ok(Some(e));
+            }
+            match self.blocks.next() {
+                None => return Ok(None),
+                Some(row) => {
+                    let (k, v) = row?;
+                    self.open(k.value(), v.value())?;
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for EntryCursor<'_> {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        if self.done {
+            return None;
+        }
+        let got = self.step();
+        if !matches!(got, Ok(Some(_))) {
+            self.done = true;
+        }
+        got.transpose()
+    }
+}
+
+/// A row of a `&[u8]`-keyed table as redb returns it.
+type Row<'a> = (
+    redb::AccessGuard<'a, &'static [u8]>,
+    redb::AccessGuard<'a, &'static [u8]>,
+);
+
+/// The entry block a lookup decoded last (see [`Snapshot::entry`]).
+struct LastBlock {
+    release: u32,
+    entries: Vec<(Vec<u8>, EntryRecord)>,
+}
+
+impl LastBlock {
+    /// Whether `path` lies between the block's first and last paths, where no other
+    /// block can hold it.
+    fn covers(&self, release: u32, path: &[u8]) -> bool {
+        match (self.entries.first(), self.entries.last()) {
+            (Some((first, _)), Some((last, _))) => {
+                self.release == release && first.as_slice() <= path && path <= last.as_slice()
+            }
+            _ => false,
+        }
+    }
+
+    fn position(&self, path: &[u8]) -> usize {
+        self.entries.partition_point(|(p, _)| p.as_slice() < path)
+    }
+}
+
 /// Read view; see the module docs.
 pub struct Snapshot {
     _txn: ReadTransaction,
+    last_block: std::sync::Mutex<Option<LastBlock>>,
     pub(crate) releases: ReadOnlyTable<&'static str, &'static [u8]>,
     pub(crate) ingests: ReadOnlyTable<&'static str, &'static [u8]>,
     pub(crate) entries: ReadOnlyTable<&'static [u8], &'static [u8]>,
@@ -117,6 +236,7 @@ impl Snapshot {
                 | (_, Err(redb::TableError::TableDoesNotExist(_))) => None,
                 (Err(e), _) | (_, Err(e)) => return Err(e.into()),
             },
+            last_block: std::sync::Mutex::new(None),
             _txn: txn,
         })
     }
@@ -168,15 +288,78 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// The block of `release` that would hold `path`: the last whose first path is
+    /// at most `path`. Returns its key's path and its value.
+    fn block_at(&self, release: u32, path: &[u8]) -> Result<Option<Row<'_>>> {
+        let key = entry_key(release, path);
+        let Some(row) = self.entries.range::<&[u8]>(..=key.as_slice())?.next_back() else {
+            return Ok(None);
+        };
+        let (k, v) = row?;
+        let (rel, _) = split_entry_key(k.value()).map_err(|e| Error::corrupt("entry key", e))?;
+        Ok((rel == release).then_some((k, v)))
+    }
+
     pub fn entry(&self, release: u32, path: &[u8]) -> Result<Option<EntryRecord>> {
-        match self.entries.get(entry_key(release, path).as_slice())? {
-            Some(v) => {
-                Ok(Some(EntryRecord::decode(v.value()).map_err(|e| {
-                    Error::corrupt(format!("entry {}", path_of(path)), e)
-                })?))
-            }
-            None => Ok(None),
+        Ok(self
+            .in_block(release, path, |es, i| {
+                es.get(i).filter(|(p, _)| p == path).map(|(_, r)| r.clone())
+            })?
+            .flatten())
+    }
+
+    /// Whether any entry of `release` has a path starting with `prefix`.
+    pub fn has_entries_with_prefix(&self, release: u32, prefix: &[u8]) -> Result<bool> {
+        let near = self.in_block(release, prefix, |es, i| {
+            es.get(i).map(|(p, _)| p.starts_with(prefix))
+        })?;
+        match near.flatten() {
+            Some(found) => Ok(found),
+            // Past the end of its block: the answer is in the next one.
+            None => Ok(self.entries_with_prefix(release, prefix)?.next().is_some()),
         }
+    }
+
+    /// Runs `f` on the decoded block that would hold `path` and the index of its first
+    /// entry at or after `path`; `None` when no block of `release` starts at or
+    /// before `path`. The block is kept for the next call: ingest looks paths up in
+    /// walk order, so most lookups land in the block the last one decoded.
+    fn in_block<T>(
+        &self,
+        release: u32,
+        path: &[u8],
+        f: impl FnOnce(&[(Vec<u8>, EntryRecord)], usize) -> T,
+    ) -> Result<Option<T>> {
+        let mut last = self.last_block.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = last.as_ref().filter(|b| b.covers(release, path)) {
+            return Ok(Some(f(&b.entries, b.position(path))));
+        }
+        let Some((k, v)) = self.block_at(release, path)? else {
+            return Ok(None);
+        };
+        let (_, first) = split_entry_key(k.value()).map_err(|e| Error::corrupt("entry key", e))?;
+        let entries = decode_block(first, v.value())
+            .map_err(|e| Error::corrupt(format!("entry block at {}", path_of(first)), e))?;
+        let b = last.insert(LastBlock { release, entries });
+        Ok(Some(f(&b.entries, b.position(path))))
+    }
+
+    /// Entries of `release` from path `from` on whose paths start with `prefix`
+    /// (`from` starts with it, or is it), in path byte order.
+    fn entries_from(&self, release: u32, from: &[u8], prefix: &[u8]) -> Result<EntryCursor<'_>> {
+        let start = match self.block_at(release, from)? {
+            Some((k, _)) => k.value().to_vec(),
+            None => entry_key(release, from),
+        };
+        Ok(EntryCursor {
+            blocks: prefix_range(&self.entries, &start, &entry_key(release, prefix))?,
+            from: from.to_vec(),
+            prefix: prefix.to_vec(),
+            block: None,
+            first: Vec::new(),
+            last: Vec::new(),
+            done: false,
+        })
     }
 
     /// Entries of a release whose path starts with the byte prefix `prefix`, in path
@@ -186,19 +369,7 @@ impl Snapshot {
         release: u32,
         prefix: &[u8],
     ) -> Result<impl Iterator<Item = Result<Entry>> + '_> {
-        let start = entry_key(release, prefix);
-        let range = prefix_range(&self.entries, &start, &start)?;
-        Ok(range.map(|row| {
-            let (k, v) = row?;
-            let (_, path) =
-                split_entry_key(k.value()).map_err(|e| Error::corrupt("entry key", e))?;
-            let record = EntryRecord::decode(v.value())
-                .map_err(|e| Error::corrupt(format!("entry {}", path_of(path)), e))?;
-            Ok(Entry {
-                path: EntryPath::from_raw(path.to_vec()),
-                record,
-            })
-        }))
+        self.entries_from(release, prefix, prefix)
     }
 
     /// The entry at `dir` (if any) and everything below it.
@@ -223,33 +394,30 @@ impl Snapshot {
         if !prefix.is_empty() {
             prefix.push(b'/');
         }
-        let full_prefix = entry_key(release, &prefix);
         let mut out = Vec::new();
-        let mut from = full_prefix.clone();
+        let mut from = prefix.clone();
         loop {
-            let mut range = prefix_range(&self.entries, &from, &full_prefix)?;
-            let Some(row) = range.next() else { break };
-            let (k, v) = row?;
-            let key = k.value();
-            let (_, path) = split_entry_key(key).map_err(|e| Error::corrupt("entry key", e))?;
-            let rest = &path[prefix.len()..];
-            match rest.iter().position(|&b| b == b'/') {
-                None => {
-                    let record = EntryRecord::decode(v.value())
-                        .map_err(|e| Error::corrupt(format!("entry {}", path_of(path)), e))?;
-                    out.push(Entry {
-                        path: EntryPath::from_raw(path.to_vec()),
-                        record,
-                    });
-                    from = key.to_vec();
-                    from.push(0);
+            let mut cursor = self.entries_from(release, &from, &prefix)?;
+            // Within a block the next entries are already decoded: walk them before
+            // seeking again.
+            let mut next_from = None;
+            for e in cursor.by_ref() {
+                let e = e?;
+                let rest = &e.path.as_bytes()[prefix.len()..];
+                match rest.iter().position(|&b| b == b'/') {
+                    None => out.push(e),
+                    Some(i) => {
+                        // Inside a child directory: jump past all of it ("name/" → "name0").
+                        let mut skip = e.path.as_bytes()[..prefix.len() + i].to_vec();
+                        skip.push(b'/' + 1);
+                        next_from = Some(skip);
+                        break;
+                    }
                 }
-                Some(i) => {
-                    // Inside a child directory: jump past all of it ("name/" → "name0").
-                    let mut skip = entry_key(release, &path[..prefix.len() + i]);
-                    skip.push(b'/' + 1);
-                    from = skip;
-                }
+            }
+            match next_from {
+                Some(f) => from = f,
+                None => break,
             }
         }
         Ok(out)

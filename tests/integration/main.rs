@@ -16,3 +16,4 @@ mod load;
 mod proofs_doc;
 mod provenance;
 mod roundtrip;
+mod upgrade;

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::id::{BlobId, ChunkId};
 use crate::paths::EntryPath;
 use crate::progress::Progress;
+use crate::store::entry_block::decode_block;
 use crate::store::format::*;
 use crate::store::snapshot::decode_chunk;
 use crate::store::walk::CheckedWalk;
@@ -306,10 +307,10 @@ fn check_all(
     }
     f.walked(&rows);
 
-    check_entries(snap, &committed, &pending, report, f)?;
+    let indexed = check_entries(snap, &committed, &pending, report, f)?;
     check_staged(snap, &pending, f)?;
     check_trees(snap, &committed, f)?;
-    check_content_index(snap, &committed, &pending, f)?;
+    check_content_index(snap, &committed, &pending, &indexed, f)?;
     let infos = check_segments_info(snap, f)?;
     check_chunks(snap, &infos, report, f)?;
     check_blobs(snap, report, f)?;
@@ -328,101 +329,146 @@ struct Tally {
     members: u64,
     member_bytes: u64,
     rows: u64,
+    /// Entries whose content-index row exists.
+    indexed: u64,
 }
 
+/// The checks of one entry of release `(id, name)` against the blob and content
+/// index tables.
+fn check_entry(
+    snap: &Snapshot,
+    (rel, rname): (u32, &str),
+    path: &[u8],
+    rec: &EntryRecord,
+    t: &mut Tally,
+    missing_blobs: &mut BTreeMap<BlobId, Vec<Affected>>,
+    f: &mut Findings,
+) -> Result<()> {
+    let at = || Affected {
+        release: rname.to_string(),
+        path: path_of(path),
+    };
+    t.rows += 1;
+    match rec.kind {
+        EntryKind::File => {
+            t.files += 1;
+            t.bytes += rec.size;
+        }
+        EntryKind::Dir => t.dirs += 1,
+        EntryKind::Symlink => t.symlinks += 1,
+        EntryKind::Member => {
+            t.members += 1;
+            t.member_bytes += rec.size;
+        }
+    }
+    if let Some(blob) = rec.blob() {
+        match snap.blobs.get(blob.as_bytes().as_slice())? {
+            None => missing_blobs.entry(blob).or_default().push(at()),
+            Some(b) => match BlobRecord::decode(&blob, b.value()) {
+                Ok(b) if b.size != rec.size => f.add_affecting(
+                    ProblemKind::IndexMismatch,
+                    format!("entry {}", path_of(path)),
+                    format!("entry size {} but blob {blob} has {}", rec.size, b.size),
+                    vec![at()],
+                ),
+                _ => {}
+            },
+        }
+    }
+    let ck = content_key(rel, &rec.hash, path);
+    let row = snap.by_content.get(ck.as_slice())?;
+    t.indexed += u64::from(row.is_some());
+    match row {
+        None => f.add_affecting(
+            ProblemKind::IndexMismatch,
+            format!("entry {}", path_of(path)),
+            "missing from the content index",
+            vec![at()],
+        ),
+        Some(v) => match decode_content_value(v.value()) {
+            Ok((kind, size)) if kind == rec.kind && size == rec.size => {}
+            Ok(_) => f.add_affecting(
+                ProblemKind::IndexMismatch,
+                format!("entry {}", path_of(path)),
+                "content index disagrees with the entry's kind or size",
+                vec![at()],
+            ),
+            Err(e) => f.add_affecting(
+                ProblemKind::BadRecord,
+                format!("content index row of {}", path_of(path)),
+                e.to_string(),
+                vec![at()],
+            ),
+        },
+    }
+    Ok(())
+}
+
+/// Returns, per release, how many entries have their content-index row.
 fn check_entries(
     snap: &Snapshot,
     committed: &HashMap<u32, (String, ReleaseRecord)>,
     pending: &HashSet<u32>,
     report: &mut FsckReport,
     f: &mut Findings,
-) -> Result<()> {
+) -> Result<HashMap<u32, u64>> {
     let mut tallies: HashMap<u32, Tally> = HashMap::new();
     let mut orphans: BTreeMap<u32, u64> = BTreeMap::new();
     let mut missing_blobs: BTreeMap<BlobId, Vec<Affected>> = BTreeMap::new();
     let mut rows = walk("entries", &snap.entries)?;
+    // The last path of the block before, in its release: blocks must not overlap, or
+    // a lookup would miss the entries of one of them.
+    let mut last: Option<(u32, Vec<u8>)> = None;
     for (k, v) in rows.by_ref() {
-        let (rel, path) = match split_entry_key(k.value()) {
+        let (rel, first) = match split_entry_key(k.value()) {
             Ok(x) => x,
             Err(e) => {
                 f.add(ProblemKind::BadRecord, "entry key", e.to_string());
                 continue;
             }
         };
+        let block = decode_block(first, v.value());
         let Some((rname, _)) = committed.get(&rel) else {
             if !pending.contains(&rel) {
-                *orphans.entry(rel).or_default() += 1;
+                *orphans.entry(rel).or_default() += block.map_or(1, |b| b.len() as u64);
             }
             continue;
         };
-        report.entries += 1;
-        let at = || Affected {
+        let at = |path: &[u8]| Affected {
             release: rname.clone(),
             path: path_of(path),
         };
-        let rec = match EntryRecord::decode(v.value()) {
-            Ok(r) => r,
+        let block = match block {
+            Ok(b) => b,
             Err(e) => {
                 f.add_affecting(
                     ProblemKind::BadRecord,
-                    format!("entry {}", path_of(path)),
-                    e.to_string(),
-                    vec![at()],
+                    format!("entry block at {}", path_of(first)),
+                    format!("{e}; the block's entries cannot be read"),
+                    vec![at(first)],
                 );
                 continue;
             }
         };
-        let t = tallies.entry(rel).or_default();
-        t.rows += 1;
-        match rec.kind {
-            EntryKind::File => {
-                t.files += 1;
-                t.bytes += rec.size;
-            }
-            EntryKind::Dir => t.dirs += 1,
-            EntryKind::Symlink => t.symlinks += 1,
-            EntryKind::Member => {
-                t.members += 1;
-                t.member_bytes += rec.size;
-            }
-        }
-        if let Some(blob) = rec.blob() {
-            match snap.blobs.get(blob.as_bytes().as_slice())? {
-                None => missing_blobs.entry(blob).or_default().push(at()),
-                Some(b) => match BlobRecord::decode(&blob, b.value()) {
-                    Ok(b) if b.size != rec.size => f.add_affecting(
-                        ProblemKind::IndexMismatch,
-                        format!("entry {}", path_of(path)),
-                        format!("entry size {} but blob {blob} has {}", rec.size, b.size),
-                        vec![at()],
-                    ),
-                    _ => {}
-                },
-            }
-        }
-        let ck = content_key(rel, &rec.hash, path);
-        match snap.by_content.get(ck.as_slice())? {
-            None => f.add_affecting(
-                ProblemKind::IndexMismatch,
-                format!("entry {}", path_of(path)),
-                "missing from the content index",
-                vec![at()],
-            ),
-            Some(v) => match decode_content_value(v.value()) {
-                Ok((kind, size)) if kind == rec.kind && size == rec.size => {}
-                Ok(_) => f.add_affecting(
-                    ProblemKind::IndexMismatch,
-                    format!("entry {}", path_of(path)),
-                    "content index disagrees with the entry's kind or size",
-                    vec![at()],
+        if let Some((lrel, lpath)) = &last
+            && *lrel == rel
+            && first <= lpath.as_slice()
+        {
+            f.add_affecting(
+                ProblemKind::BadRecord,
+                format!("entry block at {}", path_of(first)),
+                format!(
+                    "it overlaps the block before it, which ends at {}",
+                    path_of(lpath)
                 ),
-                Err(e) => f.add_affecting(
-                    ProblemKind::BadRecord,
-                    format!("content index row of {}", path_of(path)),
-                    e.to_string(),
-                    vec![at()],
-                ),
-            },
+                vec![at(first)],
+            );
+        }
+        last = block.last().map(|(p, _)| (rel, p.clone()));
+        for (path, rec) in &block {
+            report.entries += 1;
+            let t = tallies.entry(rel).or_default();
+            check_entry(snap, (rel, rname), path, rec, t, &mut missing_blobs, f)?;
         }
     }
     f.walked(&rows);
@@ -471,7 +517,7 @@ fn check_entries(
             );
         }
     }
-    Ok(())
+    Ok(tallies.into_iter().map(|(id, t)| (id, t.indexed)).collect())
 }
 
 /// Each release's Merkle root is recomputed from its entries and compared with the
@@ -558,15 +604,21 @@ fn check_staged(snap: &Snapshot, pending: &HashSet<u32>, f: &mut Findings) -> Re
 }
 
 /// Every content-index row must have its entry (the reverse was checked per entry).
+/// Every content-index row must belong to an entry. The entries' own check found
+/// `indexed[release]` distinct rows of each release; a release with just that many
+/// rows has no others, and only a release with more is searched row by row to name
+/// them (a lookup per row would cost a block decode each).
 fn check_content_index(
     snap: &Snapshot,
     committed: &HashMap<u32, (String, ReleaseRecord)>,
     pending: &HashSet<u32>,
+    indexed: &HashMap<u32, u64>,
     f: &mut Findings,
 ) -> Result<()> {
+    let mut rows_of: HashMap<u32, u64> = HashMap::new();
     let mut rows = walk("by_content", &snap.by_content)?;
     for (k, _) in rows.by_ref() {
-        let (rel, hash, path) = match split_content_key(k.value()) {
+        let (rel, _, path) = match split_content_key(k.value()) {
             Ok(x) => x,
             Err(e) => {
                 f.add(ProblemKind::BadRecord, "content index key", e.to_string());
@@ -576,31 +628,48 @@ fn check_content_index(
         if pending.contains(&rel) {
             continue;
         }
-        let Some((rname, _)) = committed.get(&rel) else {
+        if !committed.contains_key(&rel) {
             f.add(
                 ProblemKind::Orphan,
                 format!("content index row for {}", path_of(path)),
                 format!("release id {rel} does not exist"),
             );
             continue;
-        };
-        let ok = match snap.entry(rel, path) {
-            Ok(Some(e)) => e.hash == hash,
-            _ => false,
-        };
-        if !ok {
-            f.add_affecting(
-                ProblemKind::IndexMismatch,
-                format!("content index row for {}", path_of(path)),
-                "no entry with that path and content",
-                vec![Affected {
-                    release: rname.clone(),
-                    path: path_of(path),
-                }],
-            );
         }
+        *rows_of.entry(rel).or_default() += 1;
     }
     f.walked(&rows);
+    for (rel, n) in rows_of {
+        if n == indexed.get(&rel).copied().unwrap_or(0) {
+            continue;
+        }
+        let Some((rname, _)) = committed.get(&rel) else {
+            continue;
+        };
+        let prefix = rel.to_le_bytes();
+        let range = crate::store::prefix_range(&snap.by_content, &prefix, &prefix)?;
+        let mut rows = CheckedWalk::new("by_content", range);
+        for (k, _) in rows.by_ref() {
+            let Ok((_, hash, path)) = split_content_key(k.value()) else {
+                continue;
+            };
+            let ok = match snap.entry(rel, path) {
+                Ok(Some(e)) => e.hash == hash,
+                _ => false,
+            };
+            if !ok {
+                f.add_affecting(
+                    ProblemKind::IndexMismatch,
+                    format!("content index row for {}", path_of(path)),
+                    "no entry with that path and content",
+                    vec![Affected {
+                        release: rname.clone(),
+                        path: path_of(path),
+                    }],
+                );
+            }
+        }
+    }
     Ok(())
 }
 
@@ -1050,6 +1119,58 @@ mod tests {
         assert!(
             details.iter().any(|d| d.contains("release log")),
             "{details:?}"
+        );
+    }
+
+    #[test]
+    fn a_content_row_without_an_entry_is_named() {
+        let (_t, store, id) = store_with_600_entries();
+        let txn = store.begin_write().unwrap();
+        txn.open_table(BY_CONTENT)
+            .unwrap()
+            .insert(
+                content_key(id, &[9u8; 32], b"ghost").as_slice(),
+                &content_value(EntryKind::File, 5)[..],
+            )
+            .unwrap();
+        txn.commit().unwrap();
+        let r = fsck(&store, false, &Silent).unwrap();
+        let found: Vec<_> = r
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::IndexMismatch)
+            .map(|p| p.object.as_str())
+            .collect();
+        assert_eq!(
+            found,
+            vec!["content index row for ghost"],
+            "{:?}",
+            r.problems
+        );
+    }
+
+    /// A block whose first path falls inside the block before it hides entries from
+    /// lookups; fsck says so.
+    #[test]
+    fn overlapping_entry_blocks_are_found() {
+        let (_t, store, id) = store_with_600_entries();
+        let snap = store.snapshot().unwrap();
+        let rec = snap.entry(id, b"f001").unwrap().unwrap();
+        drop(snap);
+        let txn = store.begin_write().unwrap();
+        let block = crate::store::entry_block::encode_block(&[(b"f0005".to_vec(), rec)]);
+        txn.open_table(ENTRIES)
+            .unwrap()
+            .insert(entry_key(id, b"f0005").as_slice(), block.as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        let r = fsck(&store, false, &Silent).unwrap();
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.object == "entry block at f0005" && p.detail.contains("overlaps")),
+            "{:?}",
+            r.problems
         );
     }
 }

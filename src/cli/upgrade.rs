@@ -1,0 +1,30 @@
+use custody::Result;
+use custody::store::upgrade::{UpgradeReport, upgrade};
+
+use super::output::count;
+use super::{Ctx, Exit, output};
+
+pub fn run(ctx: &Ctx) -> Result<Exit> {
+    let r = upgrade(&ctx.store_path)?;
+    if ctx.json {
+        output::json(&r)?;
+    } else {
+        output::print(&text(ctx, &r))?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn text(ctx: &Ctx, r: &UpgradeReport) -> String {
+    let store = ctx.store_path.display();
+    if r.from == r.to {
+        return format!("{store} is already at format version {}", r.to);
+    }
+    format!(
+        "upgraded {store} from format version {} to {}: {} entries, in {} rows (were {})",
+        r.from,
+        r.to,
+        count(r.entries),
+        count(r.entry_rows_after),
+        count(r.entry_rows_before)
+    )
+}
