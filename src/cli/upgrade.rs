@@ -17,10 +17,10 @@ pub fn run(ctx: &Ctx) -> Result<Exit> {
 fn text(ctx: &Ctx, r: &UpgradeReport) -> String {
     let store = ctx.store_path.display();
     if r.from == r.to {
-        return format!("{store} is already at format version {}", r.to);
+        return format!("{store} is already at format version {}\n", r.to);
     }
     format!(
-        "upgraded {store} from format version {} to {}: {} entries, in {} rows (were {})",
+        "upgraded {store} from format version {} to {}: {} entries, now in {} entry blocks (were {} rows)\n",
         r.from,
         r.to,
         count(r.entries),

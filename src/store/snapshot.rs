@@ -95,7 +95,7 @@ impl EntryCursor<'_> {
 
     fn open(&mut self, k: &[u8], v: &[u8]) -> Result<()> {
         let (_, first) = split_entry_key(k).map_err(|e| Error::corrupt("entry key", e))?;
-        if self.block.is_none() && !self.last.is_empty() && first <= self.last.as_slice() {
+        if !self.last.is_empty() && first <= self.last.as_slice() {
             return Err(Error::Damaged(format!(
                 "entry block at {}: it overlaps the block before it",
                 path_of(first)
@@ -621,5 +621,104 @@ mod tests {
                 want: 8192
             })
         ));
+    }
+
+    /// A release spanning many entry blocks reads back the same through every reader:
+    /// walks, lookups in either order (the kept block, and a fresh one), listings
+    /// and prefix checks, and a block that overlaps its neighbour is an error, not a
+    /// misordered listing.
+    #[test]
+    fn entries_across_many_blocks_read_back() {
+        use crate::ops::ingest::{IngestOptions, ingest};
+        use redb::ReadableTableMetadata;
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        for (dir, n) in [("a", 1500), ("b/sub", 1500)] {
+            std::fs::create_dir_all(src.join(dir)).unwrap();
+            for i in 0..n {
+                let p = src
+                    .join(dir)
+                    .join(format!("file-with-a-longer-name-{i:05}.txt"));
+                std::fs::write(p, format!("{dir} {i}")).unwrap();
+            }
+        }
+        std::fs::write(src.join("c.txt"), b"c").unwrap();
+        let store = super::super::Store::init(
+            &t.path().join("s.redb"),
+            crate::chunking::ChunkParams::default(),
+            1,
+        )
+        .unwrap();
+        let rel = ingest(
+            &store,
+            &IngestOptions::new(src, "r"),
+            &crate::progress::Silent,
+        )
+        .unwrap()
+        .release_id;
+        let snap = store.snapshot().unwrap();
+        assert!(
+            snap.entries.len().unwrap() > 20,
+            "the release spans many blocks"
+        );
+
+        let all: Vec<Entry> = snap
+            .entries_with_prefix(rel, b"")
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        assert_eq!(all.len(), 3000 + 4);
+        assert!(all.windows(2).all(|w| w[0].path < w[1].path));
+        for e in all.iter().chain(all.iter().rev()) {
+            let got = snap.entry(rel, e.path.as_bytes()).unwrap();
+            assert_eq!(got.as_ref(), Some(&e.record), "{}", e.path);
+        }
+        for absent in [
+            &b"0"[..],
+            b"a/file",
+            b"a/file-with-a-longer-name-00001.txt0",
+            b"zzz",
+        ] {
+            assert_eq!(snap.entry(rel, absent).unwrap(), None);
+        }
+        let names = |v: Vec<Entry>| {
+            v.into_iter()
+                .map(|e| e.path.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(snap.children(rel, b"").unwrap()), ["a", "b", "c.txt"]);
+        assert_eq!(names(snap.children(rel, b"b").unwrap()), ["b/sub"]);
+        assert_eq!(snap.children(rel, b"b/sub").unwrap().len(), 1500);
+        let under = snap
+            .entries_with_prefix(rel, b"b/sub/file-with-a-longer-name-01")
+            .unwrap();
+        assert_eq!(under.count(), 500);
+        assert!(snap.has_entries_with_prefix(rel, b"a/").unwrap());
+        assert!(!snap.has_entries_with_prefix(rel, b"a/x").unwrap());
+        assert!(!snap.has_entries_with_prefix(rel, b"c.txt!/").unwrap());
+        drop(snap);
+
+        // A block whose first path falls inside the block before it.
+        let e = &all[10];
+        let block = super::super::entry_block::encode_block(&[(
+            [e.path.as_bytes(), b"x"].concat(),
+            e.record.clone(),
+        )]);
+        let txn = store.begin_write().unwrap();
+        txn.open_table(ENTRIES)
+            .unwrap()
+            .insert(
+                entry_key(rel, &[e.path.as_bytes(), b"x"].concat()).as_slice(),
+                block.as_slice(),
+            )
+            .unwrap();
+        txn.commit().unwrap();
+        let snap = store.snapshot().unwrap();
+        let err = snap
+            .entries_with_prefix(rel, b"")
+            .unwrap()
+            .find_map(|e| e.err())
+            .expect("an overlapping block is an error");
+        assert!(err.to_string().contains("overlaps"), "{err}");
     }
 }
