@@ -241,7 +241,8 @@ impl EntryKind {
 /// The content hash a directory carries: it has no content (`DIR_HASH`).
 pub const DIR_HASH: [u8; HASH_LEN] = [0u8; HASH_LEN];
 
-/// One entry of a release (value of ENTRIES).
+/// One entry of a release: a staged row's value as `encode` writes it, and one entry
+/// of an entry block (`entry_block`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryRecord {
     pub kind: EntryKind,
