@@ -1,7 +1,7 @@
 use custody::Result;
 use custody::store::upgrade::{UpgradeReport, upgrade};
 
-use super::output::count;
+use super::output::plural;
 use super::{Ctx, Exit, output};
 
 pub fn run(ctx: &Ctx) -> Result<Exit> {
@@ -20,11 +20,11 @@ fn text(ctx: &Ctx, r: &UpgradeReport) -> String {
         return format!("{store} is already at format version {}\n", r.to);
     }
     format!(
-        "upgraded {store} from format version {} to {}: {} entries, now in {} entry blocks (were {} rows)\n",
+        "upgraded {store} from format version {} to {}: {}, now in {} (were {})\n",
         r.from,
         r.to,
-        count(r.entries),
-        count(r.entry_rows_after),
-        count(r.entry_rows_before)
+        plural(r.entries, "entry", "entries"),
+        plural(r.entry_rows_after, "entry block", "entry blocks"),
+        plural(r.entry_rows_before, "row", "rows")
     )
 }

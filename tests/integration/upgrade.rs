@@ -65,6 +65,10 @@ fn a_version_1_store_upgrades_and_reads_as_before() {
         (again["from"].as_u64(), again["to"].as_u64()),
         (Some(2), Some(2))
     );
+    assert!(
+        s.ok(&["upgrade"])
+            .contains("is already at format version 2")
+    );
 
     // The upgraded store takes new releases, and its entries serve the unchanged-file
     // cache and diff.
@@ -85,4 +89,18 @@ fn a_version_1_store_upgrades_and_reads_as_before() {
     assert_eq!(d["summary"]["removed"], 6, "{d}");
     let f = s.json(&["fsck"]);
     assert!(f["problems"].as_array().unwrap().is_empty(), "{f}");
+}
+
+/// The text report says what was converted, in words.
+#[test]
+fn upgrade_reports_in_text() {
+    let s = Scratch::new();
+    v1_store(&s);
+    let out = s.ok(&["upgrade"]);
+    assert!(
+        out.ends_with(
+            "from format version 1 to 2: 25 entries, now in 2 entry blocks (were 25 rows)\n"
+        ),
+        "{out}"
+    );
 }
