@@ -98,6 +98,11 @@ impl Enc {
         self
     }
 
+    /// Drops everything after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+
     pub fn finish(self) -> Vec<u8> {
         self.buf
     }

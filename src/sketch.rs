@@ -57,7 +57,8 @@ fn feature_iter(data: &[u8]) -> impl Iterator<Item = u64> + '_ {
 }
 
 /// Hashes of the overlapping `SHINGLE`-byte windows of `data`.
-pub fn features(data: &[u8]) -> Vec<u64> {
+#[cfg(test)]
+fn features(data: &[u8]) -> Vec<u64> {
     feature_iter(data).collect()
 }
 

@@ -87,16 +87,16 @@ impl BlockBuilder {
     pub fn push(&mut self, path: &[u8], rec: &EntryRecord) -> Option<(Vec<u8>, Vec<u8>)> {
         let mut done = None;
         if self.len > 0 {
-            let mut one = Enc::new();
-            encode_entry(&mut one, Some(&self.last), path, rec);
-            let total = 4 + self.first.len() + self.value.as_slice().len() + one.as_slice().len();
-            if total <= ENTRY_BLOCK_BUDGET {
-                self.value.raw(one.as_slice());
+            let before = self.value.as_slice().len();
+            encode_entry(&mut self.value, Some(&self.last), path, rec);
+            if 4 + self.first.len() + self.value.as_slice().len() <= ENTRY_BLOCK_BUDGET {
                 self.len += 1;
                 self.last.clear();
                 self.last.extend_from_slice(path);
                 return None;
             }
+            // Over budget: the entry starts the next block instead.
+            self.value.truncate(before);
             done = self.finish();
         }
         encode_entry(&mut self.value, None, path, rec);
@@ -119,8 +119,8 @@ impl BlockBuilder {
 
 /// Reads a block's entries in order. Each path must be greater than the one before
 /// it and share exactly its common prefix with it, so a block has one encoding.
-/// Holds the value as any byte container: borrowed for a lookup, owned by a cursor
-/// that outlives the database read that gave it.
+/// Holds the value as any byte container: borrowed by [`decode_block`], owned by a
+/// cursor that outlives the database read that gave it.
 pub struct BlockReader<B> {
     value: B,
     at: usize,
@@ -146,18 +146,6 @@ impl<B: AsRef<[u8]>> BlockReader<B> {
         self.at += rest.len() - d.remaining();
         self.started = true;
         Ok(rec.map(|r| (self.path.as_slice(), r)))
-    }
-
-    /// The record at `path`, reading no further than the entries before it.
-    pub fn find(mut self, path: &[u8]) -> Result<Option<EntryRecord>, DecodeError> {
-        while let Some((p, rec)) = self.next_entry()? {
-            match p.cmp(path) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => return Ok(Some(rec)),
-                std::cmp::Ordering::Greater => return Ok(None),
-            }
-        }
-        Ok(None)
     }
 }
 
