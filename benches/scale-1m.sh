@@ -71,6 +71,10 @@ rm -f "$CUSTODY_STORE"
 timed "init" "$custody" -q init
 timed "ingest r1" "$custody" -q --json ingest "$r1" --release r1
 cp "$work/out" "$work/ingest-r1.json"
+# Metadata of a store holding one release: the densest case per entry is the
+# opposite one (many releases sharing content), so both are reported.
+timed "stats, r1 only" "$custody" -q stats --tables
+cp "$work/out" "$work/stats-r1.txt"
 timed "ingest r1 again, unchanged (r1b --parent r1)" "$custody" -q --json ingest "$r1" --release r1b --parent r1
 cp "$work/out" "$work/ingest-r1b.json"
 
@@ -135,6 +139,10 @@ for r in ("r1", "r1b", "r2"):
 PY
 echo "store: $(du -B1 "$CUSTODY_STORE" | awk '{printf "%.2f GB on disk", $1 / 1e9}'), $(stat -c %s "$CUSTODY_STORE" | awk '{printf "%.2f GB file", $1 / 1e9}')"
 echo
+echo "after r1 alone:"
+cat "$work/stats-r1.txt"
+echo
+echo "after r1, r1b and r2:"
 cat "$work/stats.txt"
 echo
 echo "diff r1 r2 against r2.changes.json:"

@@ -33,6 +33,10 @@ pub const SKETCH_MAX_BYTES: u64 = 256 * 1024;
 /// Bytes hashed for the prefix fingerprint (`PREFIX_LEN`).
 pub const PREFIX_LEN: usize = 256;
 
+/// Bytes of the prefix fingerprint: it only nominates candidates, which are then
+/// compared byte for byte, so 64 bits are plenty.
+pub const PREFIX_KEY_LEN: usize = 8;
+
 /// A 64-bit mixer (SplitMix64 finaliser).
 fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
@@ -111,13 +115,13 @@ pub fn band_keys(data: &[u8]) -> Option<[u64; SKETCH_BANDS]> {
 
 /// Fingerprint of the first `PREFIX_LEN` bytes, for finding what a truncated copy
 /// was cut from; `None` for shorter data.
-pub fn prefix_key(data: &[u8]) -> Option<[u8; 16]> {
+pub fn prefix_key(data: &[u8]) -> Option<[u8; PREFIX_KEY_LEN]> {
     let head = data.get(..PREFIX_LEN)?;
     let h = blake3::Hasher::new_derive_key("custody prefix fingerprint v1")
         .update(head)
         .finalize();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&h.as_bytes()[..16]);
+    let mut out = [0u8; PREFIX_KEY_LEN];
+    out.copy_from_slice(&h.as_bytes()[..PREFIX_KEY_LEN]);
     Some(out)
 }
 

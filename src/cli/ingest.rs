@@ -42,6 +42,12 @@ pub fn run(ctx: &Ctx, a: Args) -> Result<Exit> {
         for i in &r.issues {
             output::warn(ctx.quiet, &format!("{}: {}", i.path, i.message));
         }
+        if let Some(e) = &r.repack_error {
+            output::warn(
+                ctx.quiet,
+                &format!("the release is stored, but packing its index tables failed: {e}"),
+            );
+        }
     }
     Ok(if r.has_data_loss() {
         Exit::Partial
@@ -83,6 +89,16 @@ fn text(r: &IngestReport) -> String {
     s += &format!("  root {} ({:.2} s)\n", r.root, r.root_secs);
     if r.resumed {
         s += "  resumed an interrupted ingest\n";
+    }
+    if !r.repacked.is_empty() {
+        let before: u64 = r.repacked.iter().map(|t| t.bytes_before).sum();
+        let after: u64 = r.repacked.iter().map(|t| t.bytes_after).sum();
+        s += &format!(
+            "  packed {}: {} → {}\n",
+            plural(r.repacked.len() as u64, "index table", "index tables"),
+            bytes(before),
+            bytes(after)
+        );
     }
     if !r.issues.is_empty() {
         s += &format!(

@@ -1,7 +1,7 @@
 use custody::Result;
 use custody::store::upgrade::{UpgradeReport, upgrade};
 
-use super::output::plural;
+use super::output::{bytes, plural};
 use super::{Ctx, Exit, output};
 
 pub fn run(ctx: &Ctx) -> Result<Exit> {
@@ -19,12 +19,39 @@ fn text(ctx: &Ctx, r: &UpgradeReport) -> String {
     if r.from == r.to {
         return format!("{store} is already at format version {}\n", r.to);
     }
+    let mut parts = Vec::new();
+    if r.from < 2 {
+        parts.push(format!(
+            "{}, now in {} (were {})",
+            plural(r.entries, "entry", "entries"),
+            plural(r.entry_rows_after, "entry block", "entry blocks"),
+            plural(r.entry_rows_before, "row", "rows")
+        ));
+    }
+    if r.from < 3 {
+        parts.push(format!(
+            "{} with shorter keys",
+            plural(
+                r.index_rows,
+                "similarity-index row",
+                "similarity-index rows"
+            )
+        ));
+    }
+    if !r.repacked.is_empty() {
+        let before: u64 = r.repacked.iter().map(|t| t.bytes_before).sum();
+        let after: u64 = r.repacked.iter().map(|t| t.bytes_after).sum();
+        parts.push(format!(
+            "packed {}: {} → {}",
+            plural(r.repacked.len() as u64, "table", "tables"),
+            bytes(before),
+            bytes(after)
+        ));
+    }
     format!(
-        "upgraded {store} from format version {} to {}: {}, now in {} (were {})\n",
+        "upgraded {store} from format version {} to {}: {}\n",
         r.from,
         r.to,
-        plural(r.entries, "entry", "entries"),
-        plural(r.entry_rows_after, "entry block", "entry blocks"),
-        plural(r.entry_rows_before, "row", "rows")
+        parts.join("; ")
     )
 }

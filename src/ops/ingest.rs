@@ -26,6 +26,7 @@ use crate::id::{BlobId, ChunkId};
 use crate::paths::{EntryPath, escape_bytes};
 use crate::progress::Progress;
 use crate::store::format::*;
+use crate::store::repack::Repacked;
 use crate::store::writer::{PutEntry, SegmentPacker, Tables};
 use crate::store::{Packing, Snapshot, Store, delete_prefix, move_staged, now_ns, release_in_txn};
 use crate::walk::{IssueKind, NodeKind, NodeStat, WalkIssue, WalkItem, Walked, Walker};
@@ -116,6 +117,12 @@ pub struct IngestReport {
     pub root: String,
     /// Seconds spent computing the root and storing the tree in the final commit.
     pub root_secs: f64,
+    /// Tables rewritten after the release was committed, to drop the slack random
+    /// inserts left (store/repack.rs).
+    pub repacked: Vec<Repacked>,
+    /// Why that rewrite failed, if it did. The release is committed either way;
+    /// the store is only larger than it need be.
+    pub repack_error: Option<String>,
     pub issues: Vec<WalkIssue>,
     pub elapsed_secs: f64,
 }
@@ -375,6 +382,11 @@ fn ingest_inner(
     let totals = writer_result?;
     walk_result?;
     let totals = totals.ok_or_else(|| Error::Invalid("ingest stopped before finishing".into()))?;
+    // Its own transaction: the release stands even if this one runs out of disk.
+    let (repacked, repack_error) = match repack(store) {
+        Ok(r) => (r, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
 
     let mut issues = shared.issues.into_inner().unwrap_or_default();
     issues.sort_by(|a, b| a.path.cmp(&b.path));
@@ -393,9 +405,22 @@ fn ingest_inner(
         chunks_repaired: totals.repaired,
         root: hex::encode(totals.root),
         root_secs: totals.root_secs,
+        repacked,
+        repack_error,
         issues,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
+}
+
+fn repack(store: &Store) -> Result<Vec<Repacked>> {
+    let txn = store.begin_write()?;
+    let done = crate::store::repack::repack_slack(&txn)?;
+    if done.is_empty() {
+        txn.abort()?;
+    } else {
+        txn.commit()?;
+    }
+    Ok(done)
 }
 
 struct Plan {

@@ -8,7 +8,7 @@ use crate::id::{BlobId, ChunkId, HASH_LEN};
 use crate::paths::EntryPath;
 
 /// Store format version this build reads and writes (`FORMAT_VERSION`).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Largest segment value, bytes (`SEGMENT_TARGET`): just under a power of two,
 /// because redb rounds each value's allocation up to a power-of-two number of pages,

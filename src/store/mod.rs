@@ -9,6 +9,7 @@ pub mod format;
 #[cfg(test)]
 mod format_props;
 pub mod pages;
+pub mod repack;
 pub mod similar;
 pub mod snapshot;
 pub mod tree;

@@ -1,19 +1,23 @@
 //! The similarity index: how an altered copy finds its original without a scan.
 //!
 //! Three tables, written once per new blob, each keyed so that a lookup is a
-//! prefix range read (values are empty):
+//! prefix range read. Keys are fixed-width and values empty, so a row costs its key
+//! bytes and nothing else (redb stores no lengths for fixed-width types):
 //!
-//! - `chunk_refs`: chunk id (32) ‖ blob id prefix (16) — for blobs of two or more
-//!   chunks, every chunk they use. A large file that was appended to, edited or cut
-//!   still shares most of its chunks with the original.
-//! - `prefixes`: prefix fingerprint (16) ‖ blob id prefix (16) — the first 256 bytes
+//! - `chunk_refs`: chunk id prefix (8) ‖ blob id prefix (8) — for blobs of two or
+//!   more chunks, every chunk they use. A large file that was appended to, edited or
+//!   cut still shares most of its chunks with the original.
+//! - `prefixes`: prefix fingerprint (8) ‖ blob id prefix (8) — the first 256 bytes
 //!   (`sketch::prefix_key`), so a truncated copy finds what it was cut from.
-//! - `sketch_bands`: band (1) ‖ band key (8, LE) ‖ blob id prefix (16) — the LSH
-//!   bands of blobs up to 256 KiB (`sketch::band_keys`).
+//! - `sketch_bands`: band (1) ‖ band key's low 32 bits (4, LE) ‖ blob id prefix (8)
+//!   — the LSH bands of blobs up to 256 KiB (`sketch::band_keys`).
 //!
-//! Blob ids are shortened to 16 bytes in these keys to halve their size; a hit is
-//! resolved to the full id with a range read of `blobs`, and every candidate is
-//! compared byte for byte before anything is said about it.
+//! Ids and keys are shortened because the index only nominates candidates: a hit is
+//! resolved to full blob ids with a range read of `blobs`, and every candidate is
+//! compared byte for byte before anything is said about it. A shortened key that
+//! collides costs a wasted comparison, never a wrong answer; at 64 bits for ids
+//! that is about one in 10^7 for a store of 10^6 blobs, and a 32-bit band key
+//! nominates a stray blob about once in 10^4 band lookups at that size.
 
 use std::collections::HashMap;
 
@@ -27,12 +31,30 @@ use crate::error::Result;
 use crate::id::{BlobId, ChunkId};
 use crate::sketch::SKETCH_BANDS;
 
-pub const CHUNK_REFS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunk_refs");
-pub const PREFIXES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("prefixes");
-pub const SKETCH_BAND_ROWS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sketch_bands");
+/// Bytes of a blob id kept in index keys.
+pub const BLOB_PREFIX_LEN: usize = 8;
+/// Bytes of a chunk id kept in `chunk_refs` keys.
+pub const CHUNK_PREFIX_LEN: usize = 8;
+/// Bytes of the prefix fingerprint (`sketch::prefix_key`).
+pub const FINGERPRINT_LEN: usize = crate::sketch::PREFIX_KEY_LEN;
+/// Bytes of a band key kept in `sketch_bands` keys (the low bits, little-endian).
+pub const BAND_KEY_LEN: usize = 4;
 
-/// Bytes of a blob id kept in index keys (`BLOB_PREFIX_LEN`).
-pub const BLOB_PREFIX_LEN: usize = 16;
+/// Bytes before the blob prefix in a key of each index table.
+const CHUNK_REFS_HEAD: usize = CHUNK_PREFIX_LEN;
+const PREFIXES_HEAD: usize = FINGERPRINT_LEN;
+const BAND_HEAD: usize = 1 + BAND_KEY_LEN;
+
+/// Key widths of the three tables.
+pub const CHUNK_REFS_KEY: usize = CHUNK_REFS_HEAD + BLOB_PREFIX_LEN;
+pub const PREFIXES_KEY: usize = PREFIXES_HEAD + BLOB_PREFIX_LEN;
+pub const BAND_ROW_KEY: usize = BAND_HEAD + BLOB_PREFIX_LEN;
+
+pub const CHUNK_REFS: TableDefinition<&[u8; CHUNK_REFS_KEY], ()> =
+    TableDefinition::new("chunk_refs");
+pub const PREFIXES: TableDefinition<&[u8; PREFIXES_KEY], ()> = TableDefinition::new("prefixes");
+pub const SKETCH_BAND_ROWS: TableDefinition<&[u8; BAND_ROW_KEY], ()> =
+    TableDefinition::new("sketch_bands");
 
 /// Postings read per index key by [`Snapshot::similar_blobs`]: a key shared by more
 /// blobs than this (a template's band) is boilerplate, and reading all of it would
@@ -52,48 +74,62 @@ pub fn blob_prefix(id: &BlobId) -> BlobPrefix {
 /// What a reader computed for a new blob besides its recipe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexKeys {
-    pub prefix: Option<[u8; 16]>,
+    pub prefix: Option<[u8; FINGERPRINT_LEN]>,
     pub bands: Option<[u64; SKETCH_BANDS]>,
 }
 
-/// Bytes before the blob prefix in a key of each index table.
-const CHUNK_REFS_HEAD: usize = crate::id::HASH_LEN;
-const PREFIXES_HEAD: usize = 16;
-const BAND_HEAD: usize = 9;
+/// The `chunk_refs` head of a chunk.
+pub fn chunk_head(c: &ChunkId) -> [u8; CHUNK_REFS_HEAD] {
+    let mut h = [0u8; CHUNK_REFS_HEAD];
+    h.copy_from_slice(&c.as_bytes()[..CHUNK_REFS_HEAD]);
+    h
+}
 
-fn band_key(band: usize, key: u64) -> [u8; BAND_HEAD] {
+/// The `sketch_bands` head of band `band` with key `key`.
+pub fn band_head(band: usize, key: u64) -> [u8; BAND_HEAD] {
     let mut k = [0u8; BAND_HEAD];
     k[0] = band as u8;
-    k[1..].copy_from_slice(&key.to_le_bytes());
+    k[1..].copy_from_slice(&key.to_le_bytes()[..BAND_KEY_LEN]);
     k
 }
 
-fn with_blob(head: &[u8], blob: &BlobId) -> Vec<u8> {
-    let mut k = Vec::with_capacity(head.len() + BLOB_PREFIX_LEN);
-    k.extend_from_slice(head);
-    k.extend_from_slice(&blob.0[..BLOB_PREFIX_LEN]);
+/// An index key: `head` followed by a blob prefix.
+pub fn index_key<const N: usize>(head: &[u8], blob: &BlobPrefix) -> [u8; N] {
+    debug_assert_eq!(head.len() + BLOB_PREFIX_LEN, N);
+    let mut k = [0u8; N];
+    k[..head.len()].copy_from_slice(head);
+    k[head.len()..].copy_from_slice(blob);
     k
+}
+
+/// Rows of an index table filed under `head`, as a key range.
+fn head_range<const N: usize>(head: &[u8]) -> ([u8; N], [u8; N]) {
+    let (mut lo, mut hi) = ([0u8; N], [0xffu8; N]);
+    lo[..head.len()].copy_from_slice(head);
+    hi[..head.len()].copy_from_slice(head);
+    (lo, hi)
 }
 
 impl Tables<'_> {
     /// Indexes a blob that was just stored for the first time.
     pub fn put_similar(&mut self, id: &BlobId, rec: &BlobRecord, keys: &IndexKeys) -> Result<()> {
+        let blob = blob_prefix(id);
         if rec.chunks.len() > 1 {
             let mut seen = std::collections::HashSet::new();
             for c in &rec.chunks {
                 if seen.insert(*c) {
                     self.chunk_refs
-                        .insert(with_blob(c.as_bytes(), id).as_slice(), &[][..])?;
+                        .insert(&index_key(&chunk_head(c), &blob), ())?;
                 }
             }
         }
         if let Some(p) = &keys.prefix {
-            self.prefixes.insert(with_blob(p, id).as_slice(), &[][..])?;
+            self.prefixes.insert(&index_key(p, &blob), ())?;
         }
         if let Some(bands) = &keys.bands {
             for (i, b) in bands.iter().enumerate() {
                 self.sketch_bands
-                    .insert(with_blob(&band_key(i, *b), id).as_slice(), &[][..])?;
+                    .insert(&index_key(&band_head(i, *b), &blob), ())?;
             }
         }
         Ok(())
@@ -121,7 +157,7 @@ impl Candidate {
 }
 
 impl Snapshot {
-    /// The blobs whose ids start with `p` (one, but for a collision of 128 bits).
+    /// The blobs whose ids start with `p` (one, but for a collision of 64 bits).
     pub fn resolve_prefix(&self, p: &BlobPrefix) -> Result<Vec<BlobId>> {
         let range = prefix_range(&self.blobs, p, p)?;
         let mut out = Vec::new();
@@ -138,19 +174,17 @@ impl Snapshot {
     /// its blob costs a B-tree seek, and a key boilerplate shares (a page template's
     /// sketch band) is filed under thousands of blobs, so callers resolve only the
     /// candidates they keep.
-    fn index_hits(
+    fn index_hits<const N: usize>(
         &self,
-        table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+        table: &redb::ReadOnlyTable<&'static [u8; N], ()>,
         head: &[u8],
         limit: usize,
     ) -> Result<Vec<BlobPrefix>> {
-        let range = prefix_range(table, head, head)?;
+        let (lo, hi) = head_range::<N>(head);
         let mut out = Vec::new();
-        for row in range.take(limit) {
+        for row in table.range::<&[u8; N]>(&lo..=&hi)?.take(limit) {
             let (k, _) = row?;
-            if let Some(p) = k.value().get(head.len()..)
-                && let Ok(p) = BlobPrefix::try_from(p)
-            {
+            if let Ok(p) = BlobPrefix::try_from(&k.value()[head.len()..]) {
                 out.push(p);
             }
         }
@@ -195,7 +229,7 @@ impl Snapshot {
                     .or_default()
                     .shared_bytes += *len as u64;
             }
-            for b in self.index_hits(&self.chunk_refs, c.as_bytes(), per_key)? {
+            for b in self.index_hits(&self.chunk_refs, &chunk_head(c), per_key)? {
                 out.entry(b).or_default().shared_bytes += *len as u64;
             }
         }
@@ -206,7 +240,7 @@ impl Snapshot {
         }
         if let Some(bands) = &keys.bands {
             for (i, key) in bands.iter().enumerate() {
-                for b in self.index_hits(&self.sketch_bands, &band_key(i, *key), per_key)? {
+                for b in self.index_hits(&self.sketch_bands, &band_head(i, *key), per_key)? {
                     out.entry(b).or_default().bands += 1;
                 }
             }
@@ -283,9 +317,9 @@ impl JoinSides<'_> {
     /// One pass over `table`, whose keys are a `head_len`-byte index key and a
     /// blob prefix: every key's postings are split into the claims and the
     /// originals among them, and each (claim, original) pair gets the evidence.
-    fn join(
+    fn join<const N: usize>(
         &self,
-        table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+        table: &redb::ReadOnlyTable<&'static [u8; N], ()>,
         head_len: usize,
         evidence: Evidence,
     ) -> Result<PairEvidence> {
@@ -295,10 +329,8 @@ impl JoinSides<'_> {
         let (mut claims, mut originals): (Vec<BlobPrefix>, Vec<BlobPrefix>) = (vec![], vec![]);
         for row in table.iter()? {
             let (k, _) = row?;
-            let key = k.value();
-            let (Some(h), Some(p)) = (key.get(..head_len), key.get(head_len..)) else {
-                continue;
-            };
+            let key: &[u8] = k.value();
+            let (h, p) = key.split_at(head_len);
             let Ok(p) = BlobPrefix::try_from(p) else {
                 continue;
             };
@@ -311,13 +343,19 @@ impl JoinSides<'_> {
                 originals.clear();
                 // A blob of one chunk has that chunk's id: it holds the chunk
                 // without a `chunk_refs` row (`similar_prefixes` checks `blobs`).
-                if let Evidence::Chunk(_) = evidence {
-                    let whole =
-                        blob_prefix(&BlobId(h.try_into().unwrap_or([0; crate::id::HASH_LEN])));
-                    if self.claims.get(&whole).is_some_and(|id| id.0 == h) {
+                // Here the chunk is known by its prefix, which is then also the
+                // blob's; whether the blob is a chunk is looked up.
+                if let Evidence::Chunk(snap) = evidence
+                    && let Ok(whole) = BlobPrefix::try_from(h)
+                {
+                    if let Some(id) = self.claims.get(&whole)
+                        && snap.chunks.get(id.as_bytes().as_slice())?.is_some()
+                    {
                         claims.push(whole);
                     }
-                    if self.originals.get(&whole).is_some_and(|id| id.0 == h) {
+                    if let Some(id) = self.originals.get(&whole)
+                        && snap.chunks.get(id.as_bytes().as_slice())?.is_some()
+                    {
                         originals.push(whole);
                     }
                 }
@@ -347,12 +385,15 @@ impl JoinSides<'_> {
         if claims.is_empty() || originals.is_empty() {
             return Ok(());
         }
+        // The chunk is known by its id's prefix: the first chunk with that prefix
+        // is it, but for a collision of 64 bits.
         let shared = match evidence {
-            Evidence::Chunk(snap) => snap
-                .chunks
-                .get(head)?
-                .and_then(|l| super::format::ChunkLoc::decode(l.value()).ok())
-                .map_or(0, |l| l.raw_len as u64),
+            Evidence::Chunk(snap) => match prefix_range(&snap.chunks, head, head)?.next() {
+                Some(row) => {
+                    super::format::ChunkLoc::decode(row?.1.value()).map_or(0, |l| l.raw_len as u64)
+                }
+                None => 0,
+            },
             _ => 0,
         };
         for c in claims {

@@ -186,9 +186,9 @@ pub struct Snapshot {
     pub(crate) tree_nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) leaf_blocks: ReadOnlyTable<&'static [u8], &'static [u8]>,
     pub(crate) block_starts: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    pub(crate) chunk_refs: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    pub(crate) prefixes: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    pub(crate) sketch_bands: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    pub(crate) chunk_refs: ReadOnlyTable<&'static [u8; super::similar::CHUNK_REFS_KEY], ()>,
+    pub(crate) prefixes: ReadOnlyTable<&'static [u8; super::similar::PREFIXES_KEY], ()>,
+    pub(crate) sketch_bands: ReadOnlyTable<&'static [u8; super::similar::BAND_ROW_KEY], ()>,
     /// Unfinished ingests' rows; absent in a store no build with staging has
     /// written to yet.
     pub(crate) staged: Option<[ReadOnlyTable<&'static [u8], &'static [u8]>; 2]>,

@@ -17,9 +17,9 @@ pub(crate) struct Tables<'t> {
     pub staged_content: Table<'t, &'static [u8], &'static [u8]>,
     pub segments: Table<'t, u64, &'static [u8]>,
     pub segment_info: Table<'t, u64, &'static [u8]>,
-    pub chunk_refs: Table<'t, &'static [u8], &'static [u8]>,
-    pub prefixes: Table<'t, &'static [u8], &'static [u8]>,
-    pub sketch_bands: Table<'t, &'static [u8], &'static [u8]>,
+    pub chunk_refs: Table<'t, &'static [u8; super::similar::CHUNK_REFS_KEY], ()>,
+    pub prefixes: Table<'t, &'static [u8; super::similar::PREFIXES_KEY], ()>,
+    pub sketch_bands: Table<'t, &'static [u8; super::similar::BAND_ROW_KEY], ()>,
     pub damaged: Table<'t, &'static [u8], &'static [u8]>,
 }
 
