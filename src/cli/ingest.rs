@@ -94,10 +94,11 @@ fn text(r: &IngestReport) -> String {
         let before: u64 = r.repacked.iter().map(|t| t.bytes_before).sum();
         let after: u64 = r.repacked.iter().map(|t| t.bytes_after).sum();
         s += &format!(
-            "  packed {}: {} → {}\n",
+            "  packed {}: {} → {} ({:.2} s)\n",
             plural(r.repacked.len() as u64, "index table", "index tables"),
             bytes(before),
-            bytes(after)
+            bytes(after),
+            r.repack_secs
         );
     }
     if !r.issues.is_empty() {

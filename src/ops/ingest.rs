@@ -26,7 +26,7 @@ use crate::id::{BlobId, ChunkId};
 use crate::paths::{EntryPath, escape_bytes};
 use crate::progress::Progress;
 use crate::store::format::*;
-use crate::store::repack::Repacked;
+use crate::store::repack::{Repacked, RowCounts};
 use crate::store::writer::{PutEntry, SegmentPacker, Tables};
 use crate::store::{Packing, Snapshot, Store, delete_prefix, move_staged, now_ns, release_in_txn};
 use crate::walk::{IssueKind, NodeKind, NodeStat, WalkIssue, WalkItem, Walked, Walker};
@@ -123,6 +123,8 @@ pub struct IngestReport {
     /// Why that rewrite failed, if it did. The release is committed either way;
     /// the store is only larger than it need be.
     pub repack_error: Option<String>,
+    /// Seconds the packing took (with its commit), or deciding it was not needed.
+    pub repack_secs: f64,
     pub issues: Vec<WalkIssue>,
     pub elapsed_secs: f64,
 }
@@ -321,6 +323,12 @@ fn ingest_inner(
     }
     crate::walk::raise_fd_limit();
     let plan = begin(store, opts, &source)?;
+    // A resumed run cannot tell its rows from the killed run's: it looks at every
+    // table.
+    let rows_before = match plan.resumed {
+        true => None,
+        false => Some(RowCounts::of(&store.snapshot()?)?),
+    };
     let walker = Walker::new(&source)?;
     let store_file = std::fs::metadata(store.path())
         .ok()
@@ -383,7 +391,8 @@ fn ingest_inner(
     walk_result?;
     let totals = totals.ok_or_else(|| Error::Invalid("ingest stopped before finishing".into()))?;
     // Its own transaction: the release stands even if this one runs out of disk.
-    let (repacked, repack_error) = match repack(store) {
+    let repack_started = Instant::now();
+    let (repacked, repack_error) = match repack(store, rows_before) {
         Ok(r) => (r, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
@@ -407,14 +416,15 @@ fn ingest_inner(
         root_secs: totals.root_secs,
         repacked,
         repack_error,
+        repack_secs: repack_started.elapsed().as_secs_f64(),
         issues,
         elapsed_secs: started.elapsed().as_secs_f64(),
     })
 }
 
-fn repack(store: &Store) -> Result<Vec<Repacked>> {
+fn repack(store: &Store, rows_before: Option<RowCounts>) -> Result<Vec<Repacked>> {
     let txn = store.begin_write()?;
-    let done = crate::store::repack::repack_slack(&txn)?;
+    let done = crate::store::repack::repack_slack(&txn, rows_before)?;
     if done.is_empty() {
         txn.abort()?;
     } else {

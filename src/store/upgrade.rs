@@ -76,7 +76,7 @@ pub fn upgrade(path: &Path) -> Result<UpgradeReport> {
     if from < 3 {
         report.index_rows = shorten_index_keys(&txn)?;
     }
-    report.repacked = repack_slack(&txn)?;
+    report.repacked = repack_slack(&txn, None)?;
     txn.open_table(META)?
         .insert(meta_key::FORMAT_VERSION, &FORMAT_VERSION.to_le_bytes()[..])?;
     txn.commit()?;
