@@ -28,8 +28,9 @@ use crate::error::Result;
 
 /// A table is rewritten when at least this share of its bytes is slack…
 const MIN_SLACK_PERCENT: u64 = 20;
-/// …and the slack is at least this many bytes (small tables are not worth a copy).
-const MIN_SLACK_BYTES: u64 = 1 << 20;
+/// …and the slack is at least this many bytes (below it a copy saves nothing worth
+/// the writes).
+const MIN_SLACK_BYTES: u64 = 64 << 10;
 /// A table is looked at only when it grew by this share of its rows since the
 /// counts given (measuring its slack walks its pages).
 const MIN_GROWTH_PERMILLE: u64 = 100;

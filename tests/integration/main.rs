@@ -13,6 +13,7 @@ mod hostile;
 mod hostile_files;
 mod kill_resume;
 mod load;
+mod packing;
 mod proofs_doc;
 mod provenance;
 mod roundtrip;
