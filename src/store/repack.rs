@@ -196,4 +196,45 @@ mod tests {
         );
         assert!(repack_slack(&txn, None).unwrap().is_empty());
     }
+
+    /// A packing that never commits (a kill, a full disk) leaves the table as it
+    /// was, rows and pages, and no scratch table behind, in the file as reopened.
+    #[test]
+    fn a_packing_that_does_not_commit_changes_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("s.redb");
+        let store = Store::init(&path, crate::chunking::ChunkParams::default(), 1).unwrap();
+        let txn = store.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(SKETCH_BAND_ROWS).unwrap();
+            for i in 0u64..100_000 {
+                let h = blake3::hash(&i.to_le_bytes());
+                let key: [u8; 13] = h.as_bytes()[..13].try_into().unwrap();
+                t.insert(&key, ()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+        let before = {
+            let txn = store.begin_write().unwrap();
+            footprint(&txn.open_table(SKETCH_BAND_ROWS).unwrap()).unwrap()
+        };
+
+        let txn = store.begin_write().unwrap();
+        let done = repack_slack(&txn, None).unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        // Dropped uncommitted, then the process "dies": the store is reopened.
+        drop(txn);
+        drop(store);
+        let store = Store::open_writable(&path).unwrap();
+        let txn = store.begin_write().unwrap();
+        let t = txn.open_table(SKETCH_BAND_ROWS).unwrap();
+        assert_eq!(t.len().unwrap(), 100_000);
+        assert_eq!(footprint(&t).unwrap(), before);
+        drop(t);
+        assert!(
+            !txn.list_tables()
+                .unwrap()
+                .any(|h| h.name().ends_with(".repack"))
+        );
+    }
 }
