@@ -91,13 +91,9 @@ fn text(r: &IngestReport) -> String {
         s += "  resumed an interrupted ingest\n";
     }
     if !r.repacked.is_empty() {
-        let before: u64 = r.repacked.iter().map(|t| t.bytes_before).sum();
-        let after: u64 = r.repacked.iter().map(|t| t.bytes_after).sum();
         s += &format!(
-            "  packed {}: {} → {} ({:.2} s)\n",
-            plural(r.repacked.len() as u64, "index table", "index tables"),
-            bytes(before),
-            bytes(after),
+            "  {} ({:.2} s)\n",
+            output::packed(&r.repacked, "index table", "index tables"),
             r.repack_secs
         );
     }

@@ -45,6 +45,19 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
 }
 
 /// `drwxr-xr-x` from a mode.
+/// "packed 2 tables: 3 MiB → 2 MiB": what packing did to `tables` (of which one
+/// is named `one`, several `many`).
+pub fn packed(tables: &[custody::store::repack::Repacked], one: &str, many: &str) -> String {
+    let before: u64 = tables.iter().map(|t| t.bytes_before).sum();
+    let after: u64 = tables.iter().map(|t| t.bytes_after).sum();
+    format!(
+        "packed {}: {} → {}",
+        plural(tables.len() as u64, one, many),
+        bytes(before),
+        bytes(after)
+    )
+}
+
 pub fn mode(m: u32) -> String {
     let kind = match m & 0o170000 {
         0o040000 => 'd',

@@ -1,7 +1,7 @@
 use custody::Result;
 use custody::store::upgrade::{UpgradeReport, upgrade};
 
-use super::output::{bytes, plural};
+use super::output::plural;
 use super::{Ctx, Exit, output};
 
 pub fn run(ctx: &Ctx) -> Result<Exit> {
@@ -39,14 +39,7 @@ fn text(ctx: &Ctx, r: &UpgradeReport) -> String {
         ));
     }
     if !r.repacked.is_empty() {
-        let before: u64 = r.repacked.iter().map(|t| t.bytes_before).sum();
-        let after: u64 = r.repacked.iter().map(|t| t.bytes_after).sum();
-        parts.push(format!(
-            "packed {}: {} → {}",
-            plural(r.repacked.len() as u64, "table", "tables"),
-            bytes(before),
-            bytes(after)
-        ));
+        parts.push(output::packed(&r.repacked, "table", "tables"));
     }
     format!(
         "upgraded {store} from format version {} to {}: {}\n",

@@ -17,7 +17,7 @@
 //! 30–50% of a randomly filled tree.
 
 use redb::{
-    Key, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle, Value,
+    Key, ReadableTable, ReadableTableMetadata, Table, TableDefinition, TableHandle, Value,
     WriteTransaction,
 };
 use serde::Serialize;
@@ -35,20 +35,26 @@ const MIN_SLACK_BYTES: u64 = 64 << 10;
 /// counts given (measuring its slack walks its pages).
 const MIN_GROWTH_PERMILLE: u64 = 100;
 
-/// Row counts of the tables [`repack_slack`] may rewrite, in its order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowCounts([u64; 5]);
+/// Row counts of the tables [`repack_slack`] may rewrite.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    pub blobs: u64,
+    pub chunks: u64,
+    pub chunk_refs: u64,
+    pub prefixes: u64,
+    pub sketch_bands: u64,
+}
 
 impl RowCounts {
     /// The counts now (each is kept in its table's header: no walk).
     pub fn of(snap: &super::Snapshot) -> Result<Self> {
-        Ok(Self([
-            snap.blobs.len()?,
-            snap.chunks.len()?,
-            snap.chunk_refs.len()?,
-            snap.prefixes.len()?,
-            snap.sketch_bands.len()?,
-        ]))
+        Ok(Self {
+            blobs: snap.blobs.len()?,
+            chunks: snap.chunks.len()?,
+            chunk_refs: snap.chunk_refs.len()?,
+            prefixes: snap.prefixes.len()?,
+            sketch_bands: snap.sketch_bands.len()?,
+        })
     }
 }
 
@@ -63,23 +69,65 @@ pub struct Repacked {
 /// Rewrites each content-keyed table whose slack passes the thresholds; with
 /// `since`, only among the tables that grew enough since those counts.
 pub fn repack_slack(txn: &WriteTransaction, since: Option<RowCounts>) -> Result<Vec<Repacked>> {
-    let grew = |i: usize, now: u64| match since {
-        None => true,
-        Some(RowCounts(before)) => {
-            now.saturating_sub(before[i]) * 1000 >= before[i] * MIN_GROWTH_PERMILLE
-                && now > before[i]
-        }
-    };
+    let before = |pick: fn(&RowCounts) -> u64| since.as_ref().map(pick);
     let mut out = Vec::new();
-    out.extend(repack(txn, BLOBS, "blobs.repack", |n| grew(0, n))?);
-    out.extend(repack(txn, CHUNKS, "chunks.repack", |n| grew(1, n))?);
-    out.extend(repack(txn, CHUNK_REFS, "chunk_refs.repack", |n| {
-        grew(2, n)
-    })?);
-    out.extend(repack(txn, PREFIXES, "prefixes.repack", |n| grew(3, n))?);
-    out.extend(repack(txn, SKETCH_BAND_ROWS, "sketch_bands.repack", |n| {
-        grew(4, n)
-    })?);
+    out.extend(repack(txn, BLOBS, "blobs.repack", before(|c| c.blobs))?);
+    out.extend(repack(txn, CHUNKS, "chunks.repack", before(|c| c.chunks))?);
+    out.extend(repack(
+        txn,
+        CHUNK_REFS,
+        "chunk_refs.repack",
+        before(|c| c.chunk_refs),
+    )?);
+    out.extend(repack(
+        txn,
+        PREFIXES,
+        "prefixes.repack",
+        before(|c| c.prefixes),
+    )?);
+    out.extend(repack(
+        txn,
+        SKETCH_BAND_ROWS,
+        "sketch_bands.repack",
+        before(|c| c.sketch_bands),
+    )?);
+    Ok(out)
+}
+
+/// Whether a table of `now` rows, which had `before`, grew enough to be looked at.
+fn grew_enough(before: Option<u64>, now: u64) -> bool {
+    match before {
+        None => true,
+        Some(b) => now > b && (now - b) * 1000 >= b * MIN_GROWTH_PERMILLE,
+    }
+}
+
+/// Replaces table `old` with a table of `new`'s types under the same name, filled
+/// by `fill` from the old one, in `txn`: the copy is built under `scratch`, then the
+/// old table is deleted and the copy renamed. Uncommitted, none of it happened.
+pub(crate) fn replace_table<KO, VO, KN, VN, R>(
+    txn: &WriteTransaction,
+    old: TableDefinition<KO, VO>,
+    new: TableDefinition<KN, VN>,
+    scratch: &'static str,
+    fill: impl FnOnce(&Table<KO, VO>, &mut Table<KN, VN>) -> Result<R>,
+) -> Result<R>
+where
+    KO: Key + 'static,
+    VO: Value + 'static,
+    KN: Key + 'static,
+    VN: Value + 'static,
+{
+    let copy_def: TableDefinition<KN, VN> = TableDefinition::new(scratch);
+    // A scratch table left by anything is not ours to keep.
+    txn.delete_table(copy_def)?;
+    let out = {
+        let table = txn.open_table(old)?;
+        let mut copy = txn.open_table(copy_def)?;
+        fill(&table, &mut copy)?
+    };
+    txn.delete_table(old)?;
+    txn.rename_table(copy_def, new)?;
     Ok(out)
 }
 
@@ -94,32 +142,27 @@ fn repack<K: Key + 'static, V: Value + 'static>(
     txn: &WriteTransaction,
     def: TableDefinition<K, V>,
     scratch: &'static str,
-    grew_enough: impl Fn(u64) -> bool,
+    rows_before: Option<u64>,
 ) -> Result<Option<Repacked>> {
-    let table = txn.open_table(def)?;
-    if !grew_enough(table.len()?) {
-        return Ok(None);
-    }
-    let (before, slack) = footprint(&table)?;
+    let (before, slack) = {
+        let table = txn.open_table(def)?;
+        if !grew_enough(rows_before, table.len()?) {
+            return Ok(None);
+        }
+        footprint(&table)?
+    };
     if slack < MIN_SLACK_BYTES || slack * 100 < before * MIN_SLACK_PERCENT {
         return Ok(None);
     }
-    let copy_def: TableDefinition<K, V> = TableDefinition::new(scratch);
-    // A scratch table left by anything is not ours to keep.
-    txn.delete_table(copy_def)?;
-    let after = {
-        let mut copy = txn.open_table(copy_def)?;
+    let after = replace_table(txn, def, def, scratch, |table, copy| {
         // Ascending inserts into an empty table fill each page before starting the
         // next (redb's append path).
         for row in table.iter()? {
             let (k, v) = row?;
             copy.insert(k.value(), v.value())?;
         }
-        footprint(&copy)?.0
-    };
-    drop(table);
-    txn.delete_table(def)?;
-    txn.rename_table(copy_def, def)?;
+        Ok(footprint(copy)?.0)
+    })?;
     Ok(Some(Repacked {
         table: def.name().to_string(),
         bytes_before: before,
@@ -164,12 +207,12 @@ mod tests {
             "{slack} of {before}"
         );
         // Counts from before the inserts: prefixes grew, the others did not.
-        let grown = RowCounts([0; 5]);
-        assert!(
-            repack_slack(&txn, Some(RowCounts([0, 0, 0, 200_000, 0])))
-                .unwrap()
-                .is_empty()
-        );
+        let grown = RowCounts::default();
+        let unchanged = RowCounts {
+            prefixes: 200_000,
+            ..RowCounts::default()
+        };
+        assert!(repack_slack(&txn, Some(unchanged)).unwrap().is_empty());
         let done = repack_slack(&txn, Some(grown)).unwrap();
         assert_eq!(done.len(), 1, "{done:?}");
         assert_eq!(done[0].table, "prefixes");

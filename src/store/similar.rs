@@ -79,14 +79,14 @@ pub struct IndexKeys {
 }
 
 /// The `chunk_refs` head of a chunk.
-pub fn chunk_head(c: &ChunkId) -> [u8; CHUNK_REFS_HEAD] {
+fn chunk_head(c: &ChunkId) -> [u8; CHUNK_REFS_HEAD] {
     let mut h = [0u8; CHUNK_REFS_HEAD];
     h.copy_from_slice(&c.as_bytes()[..CHUNK_REFS_HEAD]);
     h
 }
 
 /// The `sketch_bands` head of band `band` with key `key`.
-pub fn band_head(band: usize, key: u64) -> [u8; BAND_HEAD] {
+fn band_head(band: usize, key: u64) -> [u8; BAND_HEAD] {
     let mut k = [0u8; BAND_HEAD];
     k[0] = band as u8;
     k[1..].copy_from_slice(&key.to_le_bytes()[..BAND_KEY_LEN]);
@@ -94,7 +94,7 @@ pub fn band_head(band: usize, key: u64) -> [u8; BAND_HEAD] {
 }
 
 /// An index key: `head` followed by a blob prefix.
-pub fn index_key<const N: usize>(head: &[u8], blob: &BlobPrefix) -> [u8; N] {
+fn index_key<const N: usize>(head: &[u8], blob: &BlobPrefix) -> [u8; N] {
     debug_assert_eq!(head.len() + BLOB_PREFIX_LEN, N);
     let mut k = [0u8; N];
     k[..head.len()].copy_from_slice(head);

@@ -16,7 +16,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::Serialize;
 
 use super::format::*;
-use super::repack::{Repacked, repack_slack};
+use super::repack::{Repacked, repack_slack, replace_table};
 use super::similar;
 use super::{
     Packing, builder, check_exists, map_open_error, move_staged, read_meta_any, release_in_txn,
@@ -166,12 +166,8 @@ fn shorten<const N: usize>(
     old_len: usize,
 ) -> Result<u64> {
     debug_assert_eq!(parts.iter().map(|p| p.1).sum::<usize>(), N);
-    let copy_def: TableDefinition<&[u8; N], ()> = TableDefinition::new(scratch);
-    txn.delete_table(copy_def)?;
-    let mut rows = 0;
-    {
-        let table = txn.open_table(old)?;
-        let mut copy = txn.open_table(copy_def)?;
+    replace_table(txn, old, new, scratch, |table, copy| {
+        let mut rows = 0;
         for row in table.iter()? {
             let (k, _) = row?;
             let k = k.value();
@@ -191,8 +187,6 @@ fn shorten<const N: usize>(
             copy.insert(&key, ())?;
             rows += 1;
         }
-    }
-    txn.delete_table(old)?;
-    txn.rename_table(copy_def, new)?;
-    Ok(rows)
+        Ok(rows)
+    })
 }
